@@ -1,0 +1,163 @@
+use super::*;
+
+fn username(raw: &str) -> Result<String, Vec<String>> {
+    Username::parse(Input::Text(raw)).map(|u| u.as_str().to_string())
+}
+
+fn email(raw: &str) -> Result<String, Vec<String>> {
+    Email::parse(Input::Text(raw)).map(|e| e.as_str().to_string())
+}
+
+#[test]
+fn missing_null_and_wrong_type_get_drf_messages() {
+    assert_eq!(
+        Username::parse(Input::Missing),
+        Err(vec![REQUIRED.to_string()])
+    );
+    assert_eq!(Username::parse(Input::Null), Err(vec![NULL.to_string()]));
+    assert_eq!(
+        Email::parse(Input::NotAString),
+        Err(vec![NOT_A_STRING.to_string()])
+    );
+    assert!(matches!(Password::parse(Input::Missing), Err(e) if e == [REQUIRED]));
+}
+
+#[test]
+fn usernames_are_trimmed_and_blank_is_rejected() {
+    assert_eq!(username("  alice  "), Ok("alice".into()));
+    assert_eq!(username("   "), Err(vec![BLANK.to_string()]));
+    assert_eq!(username(""), Err(vec![BLANK.to_string()]));
+}
+
+#[test]
+fn usernames_allow_unicode_letters_digits_and_django_punctuation() {
+    for ok in ["alice", "a.b@c+d-e_f", "Zoë", "用户1", "x"] {
+        assert_eq!(username(ok), Ok(ok.to_string()), "{ok}");
+    }
+    for bad in ["al ice", "alice!", "a/b", "tab\tin", "nul\0byte", "emoji😀"] {
+        assert_eq!(
+            username(bad),
+            Err(vec![INVALID_USERNAME.to_string()]),
+            "{bad:?}"
+        );
+    }
+}
+
+#[test]
+fn usernames_count_characters_not_bytes() {
+    assert!(username(&"é".repeat(150)).is_ok());
+    assert_eq!(
+        username(&"é".repeat(151)),
+        Err(vec![
+            "Ensure this field has no more than 150 characters.".to_string()
+        ])
+    );
+    assert_eq!(
+        username(&"!".repeat(151)),
+        Err(vec![
+            INVALID_USERNAME.to_string(),
+            "Ensure this field has no more than 150 characters.".to_string()
+        ])
+    );
+}
+
+#[test]
+fn username_key_ignores_case() {
+    let upper = Username::parse(Input::Text("ALICE")).map(|u| u.key());
+    assert_eq!(upper, Ok("alice".to_string()));
+    assert_eq!(
+        login_username(Input::Text(" AliCe ")),
+        Ok("alice".to_string())
+    );
+}
+
+#[test]
+fn emails_lower_case_only_the_domain() {
+    assert_eq!(email("Alice@Example.COM"), Ok("Alice@example.com".into()));
+    assert_eq!(email(" bob@example.org "), Ok("bob@example.org".into()));
+}
+
+#[test]
+fn emails_django_accepts() {
+    for ok in [
+        "a@b.co",
+        "first.last+tag@sub.example.com",
+        "o'hara@example.ie",
+        "\"quoted@local\"@example.com",
+        "x@localhost",
+        "x@[127.0.0.1]",
+        "x@[IPv6:::1]",
+        "x@bücher.de",
+        "x@example.xn--p1ai",
+    ] {
+        assert!(email(ok).is_ok(), "{ok}");
+    }
+}
+
+#[test]
+fn emails_django_rejects() {
+    for bad in [
+        "plain",
+        "@example.com",
+        "a@",
+        "a@b",
+        "a..b@example.com",
+        ".a@example.com",
+        "a.@example.com",
+        "a b@example.com",
+        "a@-example.com",
+        "a@example-.com",
+        "a@example.c",
+        "a@exa_mple.com",
+        "a@[999.1.1.1]",
+        "\"a b\"@example.com",
+    ] {
+        assert_eq!(email(bad), Err(vec![INVALID_EMAIL.to_string()]), "{bad}");
+    }
+}
+
+#[test]
+fn overlong_emails_report_length() {
+    let long = format!("{}@example.com", "a".repeat(243));
+    assert_eq!(long.chars().count(), 255);
+    assert_eq!(
+        email(&long),
+        Err(vec![
+            "Ensure this field has no more than 254 characters.".to_string()
+        ])
+    );
+    assert!(email(&format!("{}@example.com", "a".repeat(242))).is_ok());
+}
+
+#[test]
+fn optional_email_may_be_missing_or_blank_but_not_invalid() {
+    assert_eq!(Email::parse_optional(Input::Missing), Ok(None));
+    assert_eq!(Email::parse_optional(Input::Text("  ")), Ok(None));
+    assert_eq!(
+        Email::parse_optional(Input::Text("nope")),
+        Err(vec![INVALID_EMAIL.to_string()])
+    );
+    assert_eq!(
+        Email::parse_optional(Input::Null),
+        Err(vec![NULL.to_string()])
+    );
+}
+
+#[test]
+fn passwords_are_never_trimmed_and_capped_at_128_characters() {
+    let spaced = Password::parse(Input::Text("  pass word  ")).map(|p| p.expose().to_string());
+    assert_eq!(spaced.ok().as_deref(), Some("  pass word  "));
+    assert!(matches!(Password::parse(Input::Text("")), Err(e) if e == [BLANK]));
+    assert!(Password::parse(Input::Text(&"p".repeat(128))).is_ok());
+    assert!(matches!(
+        Password::parse(Input::Text(&"p".repeat(129))),
+        Err(e) if e == ["Ensure this field has no more than 128 characters."]
+    ));
+    assert!(Password::parse_for_login(Input::Text(&"p".repeat(500))).is_ok());
+}
+
+#[test]
+fn password_debug_never_shows_the_secret() {
+    let password = Password::parse(Input::Text("hunter2-secret")).ok();
+    assert!(!format!("{password:?}").contains("hunter2"));
+}

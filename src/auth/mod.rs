@@ -1,0 +1,77 @@
+//! The core of authd: register, login, refresh, logout and "who am I".
+//!
+//! Every business rule lives here and nowhere else: field validation, password policy,
+//! hashing, token issue and verification, session liveness. Transports (gRPC today, REST
+//! and grpc-web next) decode their input into [`fields::Input`]s, call one method of
+//! [`Auth`], and encode the result or the [`Error`]. Nothing in this module knows about
+//! tonic, HTTP or protobuf; time comes from an injected [`Clock`].
+
+pub mod credentials;
+pub mod fields;
+pub mod hashing;
+pub mod keys;
+pub mod password_policy;
+pub mod tokens;
+
+mod register;
+mod sessions;
+
+use std::sync::Arc;
+
+use crate::{clock::Clock, error::Error, store::Store};
+use hashing::{HashParams, Hasher};
+use keys::KeyPair;
+use password_policy::PasswordPolicy;
+use tokens::{TokenSettings, TokenSigner};
+
+pub use register::Registration;
+pub use sessions::Session;
+
+/// How the core is tuned; built from the command line by `server`.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    pub tokens: TokenSettings,
+    pub hashing: HashParams,
+    /// How many password hashes may run at once (each holds `memory_kib` of memory).
+    pub hash_concurrency: usize,
+}
+
+/// The authentication service core, shared by every transport.
+pub struct Auth {
+    store: Store,
+    hasher: Hasher,
+    signer: TokenSigner,
+    policy: PasswordPolicy,
+    clock: Arc<dyn Clock>,
+}
+
+impl Auth {
+    /// Loads (or on first start creates) the signing key, and prepares the hasher and the
+    /// password policy.
+    pub async fn new(
+        store: Store,
+        settings: AuthSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, Error> {
+        let candidate = KeyPair::generate(clock.now())?;
+        let keys = store.ensure_signing_key(&candidate).await?;
+        let (active, others) = keys
+            .split_first()
+            .ok_or_else(|| Error::Internal("no signing key after creating one".into()))?;
+        if active.kid == candidate.kid {
+            tracing::info!(kid = %active.kid, "created a new signing key");
+        }
+        let hasher = Hasher::new(settings.hashing, settings.hash_concurrency)?;
+        Ok(Self {
+            signer: TokenSigner::new(settings.tokens, active, others),
+            policy: PasswordPolicy::load()?,
+            hasher,
+            store,
+            clock,
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

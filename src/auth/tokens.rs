@@ -1,0 +1,156 @@
+//! Issuing and verifying JWTs: EdDSA, simplejwt-shaped claims, a `kid` header.
+//!
+//! Verification pins the algorithm (EdDSA only: `none`, HS256 with the public key as secret
+//! and friends are refused before any signature check), picks the key by `kid`, and checks
+//! signature, `iss`, `aud`, `token_type` and `exp`. Expiry is checked here against the
+//! injected clock rather than by jsonwebtoken (which reads the system time), with no leeway.
+//! Whether the token's session is still live is the store's question, not this module's.
+
+use std::collections::HashMap;
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use super::keys::KeyPair;
+use crate::error::Error;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    /// simplejwt's `token_type` claim value, also the `kind` column in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// The claims authd puts in every token (simplejwt's names, so Django services read them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub token_type: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub user_id: i64,
+    pub iss: String,
+    pub aud: String,
+}
+
+/// A signed token and the facts the database records about it (never the token itself).
+#[derive(Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub jti: String,
+    pub kind: TokenKind,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+/// Issuer and audience names, and how long each kind of token lives (seconds).
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    pub issuer: String,
+    pub audience: String,
+    pub access_lifetime: i64,
+    pub refresh_lifetime: i64,
+}
+
+pub struct TokenSigner {
+    settings: TokenSettings,
+    signing_kid: String,
+    signing_key: EncodingKey,
+    verifying_keys: HashMap<String, DecodingKey>,
+    validation: Validation,
+}
+
+impl TokenSigner {
+    /// Signs with `active`; verifies tokens signed by any of `active` and `others`.
+    pub fn new(settings: TokenSettings, active: &KeyPair, others: &[KeyPair]) -> Self {
+        let verifying_keys = std::iter::once(active)
+            .chain(others)
+            .map(|key| (key.kid.clone(), DecodingKey::from_ed_der(&key.public_key)))
+            .collect();
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.validate_exp = false; // checked against the injected clock below
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.set_issuer(&[&settings.issuer]);
+        validation.set_audience(&[&settings.audience]);
+        Self {
+            signing_kid: active.kid.clone(),
+            signing_key: EncodingKey::from_ed_der(&active.private_pkcs8),
+            verifying_keys,
+            validation,
+            settings,
+        }
+    }
+
+    pub fn issue(&self, kind: TokenKind, user_id: i64, now: i64) -> Result<IssuedToken, Error> {
+        let lifetime = match kind {
+            TokenKind::Access => self.settings.access_lifetime,
+            TokenKind::Refresh => self.settings.refresh_lifetime,
+        };
+        let claims = Claims {
+            token_type: kind.as_str().to_string(),
+            exp: now + lifetime,
+            iat: now,
+            jti: new_jti()?,
+            user_id,
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.signing_kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
+            .map_err(|e| Error::Internal(format!("signing a token: {e}")))?;
+        Ok(IssuedToken {
+            token,
+            jti: claims.jti,
+            kind,
+            issued_at: now,
+            expires_at: claims.exp,
+        })
+    }
+
+    /// The claims of a genuine, unexpired token of the `expected` kind.
+    pub fn verify(&self, token: &str, expected: TokenKind, now: i64) -> Result<Claims, Error> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(Error::InvalidToken);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifying_keys.get(kid))
+            .ok_or(Error::InvalidToken)?;
+        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
+            .map_err(|_| Error::InvalidToken)?
+            .claims;
+        if claims.token_type != expected.as_str() || claims.exp <= now {
+            return Err(Error::InvalidToken);
+        }
+        Ok(claims)
+    }
+}
+
+/// 128 random bits as 32 lowercase hex characters, as simplejwt's `jti`.
+fn new_jti() -> Result<String, Error> {
+    random_hex::<16>()
+}
+
+/// `N` random bytes as lowercase hex.
+pub fn random_hex<const N: usize>() -> Result<String, Error> {
+    let mut bytes = [0u8; N];
+    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+#[path = "tokens_tests.rs"]
+mod tests;

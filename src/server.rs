@@ -1,0 +1,65 @@
+//! Builds the service state and serves it: `build` once, then `run` until shutdown.
+//!
+//! One listener carries everything: `auth.v1.AuthService`, `grpc.health.v1.Health`, and
+//! server reflection in both v1 and v1alpha (grpcurl 1.8 and Python's grpcio speak only
+//! v1alpha; buf speaks v1), so `grpcurl -plaintext HOST list` works without .proto files.
+
+use std::{future::Future, sync::Arc};
+
+use tokio::net::TcpListener;
+use tonic::transport::{Server, server::TcpIncoming};
+
+use crate::{
+    auth::Auth,
+    clock::Clock,
+    config::Config,
+    error::Error,
+    grpc::{GrpcAuth, MAX_REQUEST_BYTES},
+    pb::{self, auth_service_server::AuthServiceServer},
+    store::Store,
+};
+
+/// Opens (and migrates) the database and prepares the core.
+pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<Auth>, Error> {
+    let store = Store::connect(config.database_url.expose()).await?;
+    Ok(Arc::new(
+        Auth::new(store, config.auth_settings(), clock).await?,
+    ))
+}
+
+/// Serves every service on `listener` until `shutdown` completes, then lets in-flight
+/// requests finish.
+pub async fn run(
+    listener: TcpListener,
+    auth: Arc<Auth>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
+
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection().build_v1().map_err(reflection_error)?;
+    let reflection_v1alpha = reflection().build_v1alpha().map_err(reflection_error)?;
+
+    let auth_service =
+        AuthServiceServer::new(GrpcAuth::new(auth)).max_decoding_message_size(MAX_REQUEST_BYTES);
+
+    // Unary RPCs are small writes: without TCP_NODELAY, Nagle's algorithm adds ~40 ms.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    Server::builder()
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(auth_service)
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|e| Error::Internal(format!("server: {e}")))
+}
+
+fn reflection_error(error: tonic_reflection::server::Error) -> Error {
+    Error::Internal(format!("reflection descriptors: {error}"))
+}
