@@ -1,0 +1,14 @@
+//! Integration tests: the real server on 127.0.0.1:0 over a fresh SQLite file per test,
+//! called by a real tonic client over TCP. One binary, so it links once.
+
+// A failed expectation in a test should stop that test loudly.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod helpers;
+
+mod login;
+mod logout;
+mod refresh;
+mod register;
+mod service;
+mod tokens;
