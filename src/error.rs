@@ -137,6 +137,16 @@ impl Error {
             _ => {}
         }
     }
+
+    /// The message with its internal cause, for the operator (startup failures), never for
+    /// a client.
+    pub fn with_cause(&self) -> String {
+        match self {
+            Error::Unavailable(cause) => format!("{self}: {cause}"),
+            Error::Internal(cause) => format!("{self}: {cause}"),
+            _ => self.to_string(),
+        }
+    }
 }
 
 impl From<sqlx::Error> for Error {

@@ -1,6 +1,6 @@
 //! `authd`: parse the settings, start logging, bind, serve until SIGINT or SIGTERM.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{io::IsTerminal, process::ExitCode, sync::Arc};
 
 use authd::{clock::SystemClock, config::Config, server};
 use clap::Parser;
@@ -10,8 +10,11 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -24,10 +27,14 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(database = ?config.database_url, "opening the database");
-    let auth = server::build(&config, Arc::new(SystemClock)).await?;
+    let auth = server::build(&config, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.with_cause())?;
     let listener = TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "authd listening");
-    server::run(listener, auth, shutdown_signal()).await?;
+    server::run(listener, auth, shutdown_signal())
+        .await
+        .map_err(|e| e.with_cause())?;
     tracing::info!("authd stopped cleanly");
     Ok(())
 }

@@ -1,0 +1,38 @@
+# authd in a container: multi-stage, dependencies cached in their own layer, a small
+# runtime image, a non-root user, the SQLite file on a volume.
+#
+# There is no Docker engine on our build machines, so this file is not built in CI. Its
+# steps are deliberately the ones CI does prove: `cargo build --release --locked` from a
+# clean checkout (protoc comes from the protoc-bin-vendored crate, SQLite is compiled in),
+# then running the binary with AUTHD_* settings.
+#
+#   docker build -t authd .
+#   docker run -p 50051:50051 -v authd-data:/var/lib/authd authd
+
+FROM rust:1.95-bookworm AS build
+WORKDIR /src
+
+# Dependency layer: build the dependency graph against stub sources, so editing src/ does
+# not rebuild the world.
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY proto ./proto
+RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && cargo build --release --locked \
+    && rm -rf src
+
+COPY . .
+RUN touch src/main.rs src/lib.rs && cargo build --release --locked
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 --home-dir /var/lib/authd --shell /usr/sbin/nologin authd \
+    && mkdir -p /var/lib/authd && chown authd:authd /var/lib/authd
+COPY --from=build /src/target/release/authd /usr/local/bin/authd
+USER authd
+WORKDIR /var/lib/authd
+VOLUME ["/var/lib/authd"]
+# Inside a container, listen on every interface; the database lives on the volume.
+ENV AUTHD_LISTEN=0.0.0.0:50051 \
+    AUTHD_DATABASE_URL=sqlite:///var/lib/authd/authd.db
+EXPOSE 50051
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/authd"]
