@@ -199,8 +199,8 @@ impl SqliteStore {
         let session_id: Option<i64> = sqlx::query_scalar(
             "UPDATE tokens SET spent_at = ?1
              WHERE jti = ?2 AND kind = 'refresh' AND spent_at IS NULL AND expires_at > ?1
-               AND session_id IN (SELECT id FROM sessions
-                                  WHERE revoked_at IS NULL AND user_id = ?3)
+               AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id
+                                  WHERE s.revoked_at IS NULL AND s.user_id = ?3 AND u.is_active)
              RETURNING session_id",
         )
         .bind(now)

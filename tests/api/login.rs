@@ -3,7 +3,9 @@
 
 use tonic::Code;
 
-use crate::helpers::{PASSWORD, TestApp, count, jwt_parts, pairs, violations};
+use crate::helpers::{
+    PASSWORD, TestApp, assert_unauthenticated, count, jwt_parts, pairs, violations,
+};
 
 #[tokio::test]
 async fn login_returns_a_token_pair_with_simplejwt_claims() {
