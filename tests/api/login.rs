@@ -72,17 +72,21 @@ async fn wrong_password_and_unknown_user_fail_identically() {
 }
 
 #[tokio::test]
-async fn an_inactive_user_cannot_log_in() {
+async fn a_deactivated_user_cannot_log_in_refresh_or_use_old_tokens() {
     let app = TestApp::spawn().await;
-    app.register("alice", "alice@example.com", PASSWORD)
-        .await
-        .unwrap();
+    let tokens = app.signed_in("alice").await.tokens.unwrap();
     sqlx::query("UPDATE users SET is_active = 0")
         .execute(&app.db)
         .await
         .unwrap();
     let status = app.login("alice", PASSWORD).await.unwrap_err();
     assert_eq!(status.code(), Code::Unauthenticated);
+    assert_eq!(status.message(), "invalid credentials");
+    let refresh = authd::pb::RefreshRequest {
+        refresh_token: tokens.refresh_token,
+    };
+    assert_unauthenticated(app.client().await.refresh(refresh).await);
+    assert_unauthenticated(app.get_me(&tokens.access_token).await);
 }
 
 #[tokio::test]
