@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod binary;
 mod login;
 mod logout;
 mod refresh;
