@@ -47,6 +47,10 @@ pub struct Config {
     #[arg(long, env = "AUTHD_REFRESH_TOKEN_LIFETIME", default_value = "1d", value_parser = parse_duration)]
     pub refresh_token_lifetime: i64,
 
+    /// How long an API key from `/api/token/` is accepted (e.g. 30d). Unset: until revoked.
+    #[arg(long, env = "AUTHD_API_KEY_LIFETIME", value_parser = parse_duration)]
+    pub api_key_lifetime: Option<i64>,
+
     /// argon2id memory per hash, in KiB (OWASP: 19456).
     #[arg(long, env = "AUTHD_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,
@@ -83,6 +87,7 @@ impl Config {
                 iterations: self.argon2_iterations,
                 parallelism: self.argon2_parallelism,
             },
+            api_key_lifetime: self.api_key_lifetime,
             hash_concurrency: self
                 .hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),

@@ -86,6 +86,9 @@ pub enum Error {
     /// No credentials were sent (or in a scheme authd does not read).
     #[error("authentication credentials were not provided")]
     MissingCredentials,
+    /// An `Authorization` value in a scheme authd reads, but not well formed.
+    #[error("invalid authorization header")]
+    MalformedCredentials(crate::auth::credentials::MalformedHeader),
     /// A token that is malformed, forged, expired, of the wrong type, spent or revoked.
     #[error("token is invalid or expired")]
     InvalidToken,
@@ -107,6 +110,7 @@ impl Error {
             Error::AlreadyExists(_) => (Code::AlreadyExists, 400),
             Error::InvalidCredentials => (Code::Unauthenticated, 401),
             Error::MissingCredentials => (Code::Unauthenticated, 401),
+            Error::MalformedCredentials(_) => (Code::Unauthenticated, 401),
             Error::InvalidToken => (Code::Unauthenticated, 401),
             Error::Unavailable(_) => (Code::Unavailable, 503),
             Error::Internal(_) => (Code::Internal, 500),

@@ -6,6 +6,7 @@
 //! - [`store`] — users, sessions, issued tokens and signing keys in the database, as whole
 //!   domain operations.
 //! - [`grpc`] — the `auth.v1.AuthService` adapter: decode, call the core, encode.
+//! - [`rest`] — the Django-compatible JSON endpoints on the same port, over the same core.
 //! - [`error`] — the one error type and its one mapping to gRPC codes and HTTP statuses.
 //! - [`server`] — builds the state and serves every service on one listener.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
@@ -17,6 +18,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod grpc;
+pub mod rest;
 pub mod server;
 pub mod store;
 

@@ -1,13 +1,16 @@
 //! Builds the service state and serves it: `build` once, then `run` until shutdown.
 //!
-//! One listener carries everything: `auth.v1.AuthService`, `grpc.health.v1.Health`, and
-//! server reflection in both v1 and v1alpha (grpcurl 1.8 and Python's grpcio speak only
+//! One listener carries everything: the Django-compatible REST endpoints (HTTP/1.1 or 2),
+//! `auth.v1.AuthService`, `grpc.health.v1.Health`, and server reflection in both v1 and v1alpha (grpcurl 1.8 and Python's grpcio speak only
 //! v1alpha; buf speaks v1), so `grpcurl -plaintext HOST list` works without .proto files.
 
 use std::{future::Future, sync::Arc};
 
 use tokio::net::TcpListener;
-use tonic::transport::{Server, server::TcpIncoming};
+use tonic::{
+    service::Routes,
+    transport::{Server, server::TcpIncoming},
+};
 
 use crate::{
     auth::Auth,
@@ -16,6 +19,7 @@ use crate::{
     error::Error,
     grpc::{GrpcAuth, MAX_REQUEST_BYTES},
     pb::{self, auth_service_server::AuthServiceServer},
+    rest,
     store::Store,
 };
 
@@ -53,16 +57,22 @@ pub async fn run(
         .build_v1alpha()
         .map_err(reflection_error)?;
 
-    let auth_service =
-        AuthServiceServer::new(GrpcAuth::new(auth)).max_decoding_message_size(MAX_REQUEST_BYTES);
+    let auth_service = AuthServiceServer::new(GrpcAuth::new(auth.clone()))
+        .max_decoding_message_size(MAX_REQUEST_BYTES);
+
+    // gRPC services join the REST router as routes of their own, so HTTP/1.1 JSON and
+    // HTTP/2 gRPC share the port; the REST fallback answers everything else.
+    let routes = Routes::from(rest::router(auth))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(auth_service);
 
     // Unary RPCs are small writes: without TCP_NODELAY, Nagle's algorithm adds ~40 ms.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     Server::builder()
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(auth_service)
+        .accept_http1(true)
+        .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| Error::Internal(format!("server: {e}")))

@@ -22,6 +22,7 @@ pub const REQUIRED: &str = "This field is required.";
 pub const BLANK: &str = "This field may not be blank.";
 pub const NULL: &str = "This field may not be null.";
 pub const NOT_A_STRING: &str = "Not a valid string.";
+pub const NULL_CHARACTERS: &str = "Null characters are not allowed.";
 pub const INVALID_USERNAME: &str = "Enter a valid username. This value may contain only letters, numbers, and @/./+/-/_ characters.";
 pub const INVALID_EMAIL: &str = "Enter a valid email address.";
 
@@ -43,6 +44,9 @@ fn text<'a>(input: Input<'a>, trim: bool) -> Result<&'a str, Vec<String>> {
             let value = if trim { raw.trim() } else { raw };
             if value.is_empty() {
                 Err(vec![BLANK.into()])
+            } else if value.contains('\0') {
+                // DRF's ProhibitNullCharactersValidator, on every text field.
+                Err(vec![NULL_CHARACTERS.into()])
             } else {
                 Ok(value)
             }

@@ -6,6 +6,7 @@
 //! [`Auth`], and encode the result or the [`Error`]. Nothing in this module knows about
 //! tonic, HTTP or protobuf; time comes from an injected [`Clock`].
 
+pub mod api_keys;
 pub mod credentials;
 pub mod fields;
 pub mod hashing;
@@ -34,6 +35,8 @@ pub struct AuthSettings {
     pub hashing: HashParams,
     /// How many password hashes may run at once (each holds `memory_kib` of memory).
     pub hash_concurrency: usize,
+    /// How long an API key lives (seconds); `None`: until revoked.
+    pub api_key_lifetime: Option<i64>,
 }
 
 /// The authentication service core, shared by every transport.
@@ -43,6 +46,7 @@ pub struct Auth {
     signer: TokenSigner,
     policy: PasswordPolicy,
     clock: Arc<dyn Clock>,
+    api_key_lifetime: Option<i64>,
 }
 
 impl Auth {
@@ -68,6 +72,7 @@ impl Auth {
             hasher,
             store,
             clock,
+            api_key_lifetime: settings.api_key_lifetime,
         })
     }
 

@@ -31,6 +31,22 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<(UserRecord, Session), Error> {
+        let user = self.authenticate(username, password).await?;
+        let session = self.issue_pair(user.id)?;
+        self.store
+            .start_session(user.id, &session.access, &session.refresh)
+            .await?;
+        tracing::info!("session started");
+        Ok((user, session))
+    }
+
+    /// Checks a username and password: the user, or `InvalidCredentials` after the same
+    /// argon2 work whether the user exists or not.
+    pub(super) async fn authenticate(
+        &self,
+        username: Input<'_>,
+        password: Input<'_>,
+    ) -> Result<UserRecord, Error> {
         let mut errors = FieldErrors::new();
         let username_key = login_username(username)
             .map_err(|messages| errors.extend("username", messages))
@@ -56,12 +72,7 @@ impl Auth {
             .map(|credentials| credentials.user)
             .ok_or(Error::InvalidCredentials)?;
         tracing::Span::current().record("user_id", user.id);
-        let session = self.issue_pair(user.id)?;
-        self.store
-            .start_session(user.id, &session.access, &session.refresh)
-            .await?;
-        tracing::info!("session started");
-        Ok((user, session))
+        Ok(user)
     }
 
     /// Spends `refresh_token` (sent in the transport's field named `field`) for a new pair.
@@ -103,17 +114,21 @@ impl Auth {
         }
     }
 
-    /// The user behind an `Authorization` value, if its token and session are live.
+    /// The user behind an `Authorization` value (`Bearer <access JWT>` or
+    /// `Token <API key>`), if its token and session (or key) are live.
     #[instrument(skip_all, fields(user_id))]
     pub async fn me(&self, authorization: Option<&str>) -> Result<UserRecord, Error> {
-        let Credentials::Bearer(token) = parse_authorization(authorization)?;
         let now = self.now();
-        let claims = self.signer.verify(token, TokenKind::Access, now)?;
-        tracing::Span::current().record("user_id", claims.user_id);
-        self.store
-            .session_user(&claims.jti, now)
-            .await?
-            .ok_or(Error::InvalidToken)
+        let user = match parse_authorization(authorization)? {
+            Credentials::Bearer(token) => {
+                let claims = self.signer.verify(token, TokenKind::Access, now)?;
+                self.store.session_user(&claims.jti, now).await?
+            }
+            Credentials::ApiKey(key) => self.api_key_user(key, now).await?,
+        };
+        let user = user.ok_or(Error::InvalidToken)?;
+        tracing::Span::current().record("user_id", user.id);
+        Ok(user)
     }
 
     fn issue_pair(&self, user_id: i64) -> Result<Session, Error> {

@@ -156,4 +156,28 @@ impl Store {
             Store::Sqlite(db) => db.end_session(jti, now).await,
         }
     }
+
+    /// Records a new API key by its hash.
+    pub async fn insert_api_key(
+        &self,
+        key_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> Result<(), Error> {
+        match self {
+            Store::Sqlite(db) => db.insert_api_key(key_hash, user_id, now, expires_at).await,
+        }
+    }
+
+    /// The active user behind a live (unrevoked, unexpired) API key.
+    pub async fn api_key_user(
+        &self,
+        key_hash: &str,
+        now: i64,
+    ) -> Result<Option<UserRecord>, Error> {
+        match self {
+            Store::Sqlite(db) => db.api_key_user(key_hash, now).await,
+        }
+    }
 }

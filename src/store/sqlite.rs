@@ -265,6 +265,45 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    pub async fn insert_api_key(
+        &self,
+        key_hash: &str,
+        user_id: i64,
+        now: i64,
+        expires_at: Option<i64>,
+    ) -> Result<(), Error> {
+        sqlx::query(
+            "INSERT INTO api_keys (key_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(key_hash)
+        .bind(user_id)
+        .bind(now)
+        .bind(expires_at)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn api_key_user(
+        &self,
+        key_hash: &str,
+        now: i64,
+    ) -> Result<Option<UserRecord>, Error> {
+        let row = sqlx::query(
+            "SELECT u.id, u.username, u.email, u.created_at
+             FROM api_keys k JOIN users u ON u.id = k.user_id
+             WHERE k.key_hash = ? AND k.revoked_at IS NULL
+               AND (k.expires_at IS NULL OR k.expires_at > ?) AND u.is_active",
+        )
+        .bind(key_hash)
+        .bind(now)
+        .fetch_optional(&self.reader)
+        .await?;
+        row.as_ref().map(user_from).transpose().map_err(Error::from)
+    }
+}
+
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 async fn record_tokens(

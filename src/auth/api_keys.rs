@@ -1,0 +1,61 @@
+//! API keys: DRF-style opaque tokens for clients of the token-auth API (`/api/token/`).
+//!
+//! A key is 160 random bits as 40 lowercase hex characters, like DRF's. Unlike DRF, authd
+//! stores only its SHA-256, issues a new key at every login instead of handing back the same
+//! one, and lets an operator give keys a lifetime (by default they never expire).
+
+use sha2::{Digest, Sha256};
+use tracing::instrument;
+
+use super::{Auth, fields::Input, tokens::random_hex};
+use crate::{error::Error, store::UserRecord};
+
+impl Auth {
+    /// Checks the username and password and issues a new API key for that user.
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn create_api_key(
+        &self,
+        username: Input<'_>,
+        password: Input<'_>,
+    ) -> Result<String, Error> {
+        let user = self.authenticate(username, password).await?;
+        let key = random_hex::<20>()?;
+        let now = self.now();
+        let expires_at = self.api_key_lifetime.map(|lifetime| now + lifetime);
+        self.store
+            .insert_api_key(&key_hash(&key), user.id, now, expires_at)
+            .await?;
+        tracing::info!("API key issued");
+        Ok(key)
+    }
+
+    /// The active owner of a live API key.
+    pub(super) async fn api_key_user(
+        &self,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<UserRecord>, Error> {
+        self.store.api_key_user(&key_hash(key), now).await
+    }
+}
+
+/// What the database keeps of a key: its SHA-256, as lowercase hex.
+pub fn key_hash(key: &str) -> String {
+    Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_hashes_are_sha256_hex() {
+        assert_eq!(
+            key_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

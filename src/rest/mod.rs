@@ -1,0 +1,110 @@
+//! The REST gateway: the JSON endpoints of the two Django APIs authd replaces, served on the
+//! same listener as gRPC, as thin handlers over the same core.
+//!
+//! Seed 1 (DRF token auth) lives in `token_api`, seed 2 (JWT) in `jwt_api`. This module adds
+//! what DRF and Django did around every view: a 301 to the trailing-slash path, JSON 404 and
+//! 405 (with `Allow`), and the security headers on every response. Bodies are parsed in
+//! `payload`; failures are worded in `reply`. No rule about users or tokens lives here.
+
+// Handlers return `Result<Response, Response>` (a failure is a finished response), the axum
+// idiom; the size of the error side does not matter for a value built once per request.
+#![allow(clippy::result_large_err)]
+
+mod jwt_api;
+mod payload;
+mod reply;
+mod token_api;
+
+use std::sync::Arc;
+
+use axum::{
+    Router,
+    body::Body,
+    http::{HeaderValue, Method, Request, StatusCode, Uri, header},
+    middleware::map_response,
+    response::{IntoResponse, Response},
+    routing::{MethodRouter, any, get, post},
+};
+
+use crate::auth::Auth;
+use reply::detail;
+
+/// Every REST path, with the trailing slash Django's URLs have.
+fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 9] {
+    [
+        ("/api/create/", post(token_api::create)),
+        ("/api/token/", post(token_api::token)),
+        ("/api/me/", get(token_api::me)),
+        ("/auth/register/", post(jwt_api::register)),
+        ("/auth/registration/", post(jwt_api::register)),
+        ("/auth/login/", post(jwt_api::login)),
+        ("/auth/token/refresh/", post(jwt_api::refresh)),
+        ("/auth/me/", get(jwt_api::me)),
+        ("/auth/logout/", post(jwt_api::logout)),
+    ]
+}
+
+/// The gateway's router, ready to be merged with the gRPC services.
+pub fn router(auth: Arc<Auth>) -> Router {
+    let mut router = Router::new();
+    for (path, handler) in endpoints() {
+        let without_slash = path.trim_end_matches('/');
+        router = router
+            .route(path, handler)
+            .route(without_slash, any(add_trailing_slash));
+    }
+    router
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .layer(map_response(security_headers))
+        .with_state(auth)
+}
+
+/// Django's `APPEND_SLASH`: a known path without its slash is redirected to it.
+async fn add_trailing_slash(uri: Uri) -> Response {
+    let location = match uri.query() {
+        Some(query) => format!("{}/?{query}", uri.path()),
+        None => format!("{}/", uri.path()),
+    };
+    let mut response = StatusCode::MOVED_PERMANENTLY.into_response();
+    if let Ok(location) = HeaderValue::from_str(&location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+    detail(
+        StatusCode::METHOD_NOT_ALLOWED,
+        &format!("Method \"{method}\" not allowed."),
+    )
+    .into_response()
+}
+
+/// JSON 404 for browsers and REST clients; gRPC clients calling a service that does not
+/// exist get the gRPC answer, UNIMPLEMENTED.
+async fn not_found(request: Request<Body>) -> Response {
+    let is_grpc = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
+    if is_grpc {
+        return tonic::Status::unimplemented("no such service").into_http();
+    }
+    detail(StatusCode::NOT_FOUND, "Not found.").into_response()
+}
+
+/// The headers Django's security middleware put on every response.
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}

@@ -1,0 +1,87 @@
+//! Seed 1, the DRF token API: `POST /api/create/`, `POST /api/token/`, `GET /api/me/`.
+//!
+//! Handlers only decode, call the core and encode; every rule is in `auth`.
+
+use std::sync::Arc;
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    response::IntoResponse,
+};
+use serde::Serialize;
+
+use super::{
+    payload::Payload,
+    reply::{Dialect, Reply},
+};
+use crate::{
+    auth::{Auth, Registration},
+    store::UserRecord,
+};
+
+/// A user as both Django APIs show one (`email` is `""` when none was given).
+#[derive(Debug, Serialize)]
+pub struct UserBody {
+    pub id: i64,
+    pub username: String,
+    pub email: String,
+}
+
+impl From<UserRecord> for UserBody {
+    fn from(user: UserRecord) -> Self {
+        Self {
+            id: user.id,
+            username: user.username,
+            email: user.email.unwrap_or_default(),
+        }
+    }
+}
+
+/// `{"token": "<40 lowercase hex>"}`.
+#[derive(Debug, Serialize)]
+pub struct TokenBody {
+    pub token: String,
+}
+
+/// `POST /api/create/`: register; the email may be left out.
+pub async fn create(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+    let dialect = Dialect::Drf;
+    let fields = payload.fields_for(dialect)?;
+    let form = Registration {
+        username: fields.input("username"),
+        email: fields.input("email"),
+        password: fields.input("password"),
+        email_required: false,
+    };
+    let user = auth.register(form).await.map_err(|e| dialect.reply(e))?;
+    Ok((StatusCode::CREATED, Json(UserBody::from(user))).into_response())
+}
+
+/// `POST /api/token/`: a new API key for a username and password.
+pub async fn token(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+    let dialect = Dialect::Drf;
+    let fields = payload.fields_for(dialect)?;
+    let token = auth
+        .create_api_key(fields.input("username"), fields.input("password"))
+        .await
+        .map_err(|e| dialect.reply(e))?;
+    Ok(Json(TokenBody { token }).into_response())
+}
+
+/// `GET /api/me/`: the owner of a `Token` key or a `Bearer` access token.
+pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
+    let user = auth
+        .me(authorization(&headers))
+        .await
+        .map_err(|e| Dialect::TokenAuthentication.reply(e))?;
+    Ok(Json(UserBody::from(user)).into_response())
+}
+
+/// The `Authorization` header; one that is not valid text counts as absent.
+pub fn authorization(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+}
