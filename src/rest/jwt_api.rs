@@ -13,6 +13,7 @@ use axum::{
 };
 use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::{
     payload::Payload,
@@ -22,20 +23,20 @@ use super::{
 use crate::auth::{Auth, Registration};
 
 /// `{"message": ..., "data": ...}`, seed 2's success envelope.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
     pub message: &'static str,
     pub data: T,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RegisteredBody {
     pub username: String,
     pub email: String,
 }
 
 /// The session's refresh-token times and both tokens.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct LoginBody {
     pub created: String,
     pub expires: String,
@@ -43,13 +44,20 @@ pub struct LoginBody {
     pub access: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenPairBody {
     pub access: String,
     pub refresh: String,
 }
 
 /// `POST /auth/register/` (and `/auth/registration/`).
+#[utoipa::path(post, path = "/auth/register/", tag = "JWT API",
+    request_body = super::openapi::RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = Envelope<RegisteredBody>),
+        (status = 400, description = "`Registration failed` with every failing field",
+            body = super::openapi::WrappedErrorsBody),
+    ))]
 pub async fn register(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
     let dialect = Dialect::Wrapped("Registration failed");
     let fields = payload.fields_for(dialect)?;
@@ -72,6 +80,13 @@ pub async fn register(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply 
 }
 
 /// `POST /auth/login/`.
+#[utoipa::path(post, path = "/auth/login/", tag = "JWT API",
+    request_body = super::openapi::CredentialsRequest,
+    responses(
+        (status = 200, description = "A new session", body = Envelope<LoginBody>),
+        (status = 400, description = "`Invalid data`", body = super::openapi::WrappedErrorsBody),
+        (status = 401, description = "`Invalid login credentials`", body = super::openapi::WrappedErrorsBody),
+    ))]
 pub async fn login(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
     let dialect = Dialect::Wrapped("Invalid data");
     let fields = payload.fields_for(dialect)?;
@@ -93,6 +108,13 @@ pub async fn login(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
 }
 
 /// `POST /auth/token/refresh/`: rotate the refresh token.
+#[utoipa::path(post, path = "/auth/token/refresh/", tag = "JWT API",
+    request_body = super::openapi::RefreshRequest,
+    responses(
+        (status = 200, description = "The new pair; the old refresh token is spent", body = TokenPairBody),
+        (status = 400, description = "Missing field", body = super::openapi::FieldErrorsBody),
+        (status = 401, description = "`token_not_valid`", body = super::openapi::DetailBody),
+    ))]
 pub async fn refresh(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
     let dialect = Dialect::JwtTokenView;
     let fields = payload.fields_for(dialect)?;
@@ -108,6 +130,13 @@ pub async fn refresh(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
 }
 
 /// `GET /auth/me/`.
+#[utoipa::path(get, path = "/auth/me/", tag = "JWT API",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The token's owner", body = UserBody),
+        (status = 401, description = "simplejwt's errors (`WWW-Authenticate: Bearer realm=\"api\"`)",
+            body = super::openapi::DetailBody),
+    ))]
 pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
     let user = auth
         .me(authorization(&headers))
@@ -117,6 +146,12 @@ pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
 }
 
 /// `POST /auth/logout/`: end the session of a refresh token.
+#[utoipa::path(post, path = "/auth/logout/", tag = "JWT API",
+    request_body = super::openapi::RefreshRequest,
+    responses(
+        (status = 200, description = "`{}`: the session is over"),
+        (status = 401, description = "`token_not_valid`", body = super::openapi::DetailBody),
+    ))]
 pub async fn logout(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
     let dialect = Dialect::JwtTokenView;
     let fields = payload.fields_for(dialect)?;

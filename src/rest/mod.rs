@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 mod jwt_api;
+mod openapi;
 mod payload;
 mod reply;
 mod token_api;
@@ -54,6 +55,7 @@ pub fn router(auth: Arc<Auth>) -> Router {
             .route(without_slash, any(add_trailing_slash));
     }
     router
+        .route("/api/openapi.json", get(openapi::document))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(map_response(security_headers))

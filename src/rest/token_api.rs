@@ -11,6 +11,7 @@ use axum::{
     response::IntoResponse,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{
     payload::Payload,
@@ -22,7 +23,7 @@ use crate::{
 };
 
 /// A user as both Django APIs show one (`email` is `""` when none was given).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserBody {
     pub id: i64,
     pub username: String,
@@ -40,12 +41,18 @@ impl From<UserRecord> for UserBody {
 }
 
 /// `{"token": "<40 lowercase hex>"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenBody {
     pub token: String,
 }
 
 /// `POST /api/create/`: register; the email may be left out.
+#[utoipa::path(post, path = "/api/create/", tag = "token API",
+    request_body = super::openapi::CreateUserRequest,
+    responses(
+        (status = 201, description = "Registered", body = UserBody),
+        (status = 400, description = "Every failing field", body = super::openapi::FieldErrorsBody),
+    ))]
 pub async fn create(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
     let dialect = Dialect::Drf;
     let fields = payload.fields_for(dialect)?;
@@ -60,6 +67,13 @@ pub async fn create(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
 }
 
 /// `POST /api/token/`: a new API key for a username and password.
+#[utoipa::path(post, path = "/api/token/", tag = "token API",
+    request_body = super::openapi::CredentialsRequest,
+    responses(
+        (status = 200, description = "A new key", body = TokenBody),
+        (status = 400, description = "Missing fields, or `non_field_errors` for bad credentials",
+            body = super::openapi::FieldErrorsBody),
+    ))]
 pub async fn token(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
     let dialect = Dialect::Drf;
     let fields = payload.fields_for(dialect)?;
@@ -71,6 +85,13 @@ pub async fn token(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
 }
 
 /// `GET /api/me/`: the owner of a `Token` key or a `Bearer` access token.
+#[utoipa::path(get, path = "/api/me/", tag = "token API",
+    security(("token" = []), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The key's owner", body = UserBody),
+        (status = 401, description = "No, malformed or unknown credentials (`WWW-Authenticate: Token`)",
+            body = super::openapi::DetailBody),
+    ))]
 pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
     let user = auth
         .me(authorization(&headers))
