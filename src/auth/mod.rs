@@ -26,7 +26,7 @@ use password_policy::PasswordPolicy;
 use tokens::{TokenSettings, TokenSigner};
 
 pub use register::Registration;
-pub use sessions::Session;
+pub use sessions::{Revoked, Session};
 
 /// How the core is tuned; built from the command line by `server`.
 #[derive(Debug, Clone)]

@@ -24,6 +24,13 @@ pub struct Session {
     pub refresh: IssuedToken,
 }
 
+/// What `revoke_all` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked {
+    pub sessions: u64,
+    pub api_keys: u64,
+}
+
 impl Auth {
     #[instrument(skip_all, fields(user_id))]
     pub async fn login(
@@ -129,6 +136,16 @@ impl Auth {
         let user = user.ok_or(Error::InvalidToken)?;
         tracing::Span::current().record("user_id", user.id);
         Ok(user)
+    }
+
+    /// Ends every session and API key of the caller behind `authorization`.
+    #[instrument(skip_all, fields(user_id))]
+    pub async fn revoke_all(&self, authorization: Option<&str>) -> Result<Revoked, Error> {
+        let user = self.me(authorization).await?;
+        tracing::Span::current().record("user_id", user.id);
+        let (sessions, api_keys) = self.store.revoke_all(user.id, self.now()).await?;
+        tracing::info!(sessions, api_keys, "revoked everything");
+        Ok(Revoked { sessions, api_keys })
     }
 
     fn issue_pair(&self, user_id: i64) -> Result<Session, Error> {

@@ -16,8 +16,8 @@ use crate::{
     auth::{Auth, Registration, fields::Input},
     pb::{
         GetMeRequest, GetMeResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
-        RefreshRequest, RefreshResponse, RegisterRequest, RegisterResponse,
-        auth_service_server::AuthService,
+        RefreshRequest, RefreshResponse, RegisterRequest, RegisterResponse, RevokeAllRequest,
+        RevokeAllResponse, auth_service_server::AuthService,
     },
 };
 use convert::{status, token_pair, user};
@@ -98,12 +98,11 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<GetMeRequest>,
     ) -> Result<Response<GetMeResponse>, Status> {
-        // Non-ASCII metadata cannot hold a token; treat it as absent.
-        let authorization = request
-            .metadata()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok());
-        let me = self.auth.me(authorization).await.map_err(status)?;
+        let me = self
+            .auth
+            .me(authorization(&request))
+            .await
+            .map_err(status)?;
         Ok(Response::new(GetMeResponse {
             user: Some(user(me)),
         }))
@@ -120,4 +119,27 @@ impl AuthService for GrpcAuth {
             .map_err(status)?;
         Ok(Response::new(LogoutResponse {}))
     }
+
+    async fn revoke_all(
+        &self,
+        request: Request<RevokeAllRequest>,
+    ) -> Result<Response<RevokeAllResponse>, Status> {
+        let revoked = self
+            .auth
+            .revoke_all(authorization(&request))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(RevokeAllResponse {
+            sessions_ended: revoked.sessions as i64,
+            api_keys_revoked: revoked.api_keys as i64,
+        }))
+    }
+}
+
+/// The `authorization` metadata; a non-ASCII value cannot hold a token and counts as absent.
+fn authorization<T>(request: &Request<T>) -> Option<&str> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
 }

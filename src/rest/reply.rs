@@ -32,7 +32,8 @@ pub enum Dialect {
     TokenAuthentication,
     /// simplejwt authentication on `GET /auth/me/`.
     JwtAuthentication,
-    /// simplejwt token views (`/auth/token/refresh/`, `/auth/logout/`).
+    /// simplejwt token views (`/auth/token/refresh/`, `/auth/logout/`); their 401s carry the
+    /// Bearer challenge as simplejwt's do (and as RFC 9110 requires of every 401).
     JwtTokenView,
 }
 
@@ -88,7 +89,7 @@ impl Dialect {
             (_, Error::MissingCredentials) => {
                 detail(status, "Authentication credentials were not provided.").into_response()
             }
-            (_, _) => token_not_valid(status),
+            (_, _) => challenge(token_not_valid(status), "Bearer realm=\"api\""),
         }
     }
 }

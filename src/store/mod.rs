@@ -180,4 +180,11 @@ impl Store {
             Store::Sqlite(db) => db.api_key_user(key_hash, now).await,
         }
     }
+
+    /// Revokes every live session and API key of `user_id`; returns how many of each.
+    pub async fn revoke_all(&self, user_id: i64, now: i64) -> Result<(u64, u64), Error> {
+        match self {
+            Store::Sqlite(db) => db.revoke_all(user_id, now).await,
+        }
+    }
 }

@@ -304,6 +304,31 @@ impl SqliteStore {
     }
 }
 
+impl SqliteStore {
+    pub async fn revoke_all(&self, user_id: i64, now: i64) -> Result<(u64, u64), Error> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let sessions = sqlx::query(
+            "UPDATE sessions SET revoked_at = ?, revoked_reason = 'revoke_all'
+             WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        let keys = sqlx::query(
+            "UPDATE api_keys SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok((sessions, keys))
+    }
+}
+
 type Tx = sqlx::Transaction<'static, sqlx::Sqlite>;
 
 async fn record_tokens(

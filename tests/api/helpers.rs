@@ -218,3 +218,216 @@ pub async fn count(db: &SqlitePool, sql: &'static str) -> i64 {
         .await
         .expect("count query")
 }
+
+// REST: the Django-compatible gateway on the same port. Requests go through reqwest
+// (HTTP/1.1) with redirects off, so a 301 is seen as a 301.
+
+impl TestApp {
+    /// The REST URL of `path` (starting with `/`) on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+}
+
+/// An HTTP client that shows redirects instead of following them.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("reqwest client")
+}
+
+/// A REST response read whole.
+#[derive(Debug)]
+pub struct RestReply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    /// The body as JSON; `Null` when it is empty or not JSON (`text` keeps it as sent).
+    pub json: serde_json::Value,
+    pub text: String,
+}
+
+impl RestReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ascii header"))
+    }
+
+    /// Asserts the status, the exact JSON body, its content type and the security headers.
+    #[track_caller]
+    pub fn assert(&self, status: u16, body: serde_json::Value) {
+        assert_eq!(self.status, status, "{self:?}");
+        assert_eq!(self.json, body, "{self:?}");
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(content_type.starts_with("application/json"), "{self:?}");
+        assert_security_headers(self);
+    }
+
+    /// The JSON string at `pointer` (e.g. `/data/access`).
+    pub fn str(&self, pointer: &str) -> String {
+        let value = self.json.pointer(pointer).and_then(|v| v.as_str());
+        value
+            .unwrap_or_else(|| panic!("no string at {pointer}: {self:?}"))
+            .to_string()
+    }
+}
+
+pub async fn send(request: reqwest::RequestBuilder) -> RestReply {
+    let response = request.send().await.expect("HTTP request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.expect("HTTP body");
+    let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    RestReply {
+        status,
+        headers,
+        json,
+        text,
+    }
+}
+
+pub async fn post_json(app: &TestApp, path: &str, body: &serde_json::Value) -> RestReply {
+    send(http().post(app.url(path)).json(body)).await
+}
+
+/// POSTs `body` as is, with `content_type` if given.
+pub async fn post_raw(
+    app: &TestApp,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> RestReply {
+    let mut request = http().post(app.url(path)).body(body);
+    if let Some(content_type) = content_type {
+        request = request.header("content-type", content_type);
+    }
+    send(request).await
+}
+
+pub async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> RestReply {
+    let body = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields)
+        .finish();
+    post_raw(app, path, Some("application/x-www-form-urlencoded"), body).await
+}
+
+/// GET `path` with `Authorization: <authorization>` if given.
+pub async fn get_with_auth(app: &TestApp, path: &str, authorization: Option<&str>) -> RestReply {
+    let mut request = http().get(app.url(path));
+    if let Some(authorization) = authorization {
+        request = request.header("authorization", authorization);
+    }
+    send(request).await
+}
+
+/// The headers Django's security middleware put on every response.
+#[track_caller]
+pub fn assert_security_headers(reply: &RestReply) {
+    assert_eq!(
+        reply.header("x-content-type-options"),
+        Some("nosniff"),
+        "{reply:?}"
+    );
+    assert_eq!(reply.header("x-frame-options"), Some("DENY"), "{reply:?}");
+    assert_eq!(
+        reply.header("referrer-policy"),
+        Some("same-origin"),
+        "{reply:?}"
+    );
+}
+
+/// `POST /api/create/` for `username` with `<username>@example.com` and the standard
+/// password; the created user's body.
+pub async fn api_create(app: &TestApp, username: &str) -> serde_json::Value {
+    let body = serde_json::json!({
+        "username": username, "email": format!("{username}@example.com"), "password": PASSWORD,
+    });
+    let reply = post_json(app, "/api/create/", &body).await;
+    assert_eq!(reply.status, 201, "{reply:?}");
+    reply.json
+}
+
+/// `POST /api/token/`: the new key.
+pub async fn api_token(app: &TestApp, username: &str, password: &str) -> String {
+    let body = serde_json::json!({ "username": username, "password": password });
+    let reply = post_json(app, "/api/token/", &body).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.str("/token")
+}
+
+/// `POST /auth/login/`: the reply's `data` (`created`, `expires`, `refresh`, `access`).
+pub async fn auth_login(app: &TestApp, username: &str, password: &str) -> serde_json::Value {
+    let body = serde_json::json!({ "username": username, "password": password });
+    let reply = post_json(app, "/auth/login/", &body).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    reply.json["data"].clone()
+}
+
+/// Whether `text` is `len` lowercase hex digits.
+pub fn is_lower_hex(text: &str, len: usize) -> bool {
+    text.len() == len
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// Lowercase hex SHA-256 of `text`, as `api_keys.key_hash` stores a key.
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Whether `text` has the shape `dddd-dd-ddTdd:dd:ddZ` (`d` a digit).
+pub fn is_utc_timestamp(text: &str) -> bool {
+    let shape = "dddd-dd-ddTdd:dd:ddZ";
+    text.len() == shape.len()
+        && text.bytes().zip(shape.bytes()).all(|(c, s)| match s {
+            b'd' => c.is_ascii_digit(),
+            _ => c == s,
+        })
+}
+
+/// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's civil-from-days).
+pub fn utc(seconds: i64) -> String {
+    let (days, second) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let z = days + 719_468;
+    let (era, day_of_era) = (z.div_euclid(146_097), z.rem_euclid(146_097));
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let m = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * m + 2) / 5 + 1;
+    let month = if m < 10 { m + 3 } else { m - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (h, min, s) = (second / 3600, second % 3600 / 60, second % 60);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{min:02}:{s:02}Z")
+}
+
+pub const REQUIRED: &str = "This field is required.";
+pub const BLANK: &str = "This field may not be blank.";
+
+/// The rows of a trusted SQL query from the test, as tuples.
+pub async fn rows<T>(db: &SqlitePool, sql: &'static str) -> Vec<T>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    sqlx::query_as(sql).fetch_all(db).await.expect("query")
+}
+
+/// The one-column rows of a trusted SQL query from the test.
+pub async fn scalars<T>(db: &SqlitePool, sql: &'static str) -> Vec<T>
+where
+    T: Send + Unpin,
+    (T,): for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+{
+    sqlx::query_scalar(sql).fetch_all(db).await.expect("query")
+}
+
+pub const INVALID_USERNAME: &str = concat!(
+    "Enter a valid username. This value may contain only letters, numbers, ",
+    "and @/./+/-/_ characters."
+);

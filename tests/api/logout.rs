@@ -67,3 +67,57 @@ async fn logout_needs_a_refresh_token() {
     assert_unauthenticated(logout(&app, "garbage").await);
     assert!(app.get_me(&tokens.access_token).await.is_ok());
 }
+
+#[tokio::test]
+async fn revoke_all_ends_every_session_and_api_key_of_the_caller_only() {
+    use authd::pb::RevokeAllRequest;
+    let app = TestApp::spawn().await;
+    let laptop = app.signed_in("alice").await.tokens.unwrap();
+    let phone = app.login("alice", PASSWORD).await.unwrap().tokens.unwrap();
+    let bob = app.signed_in("bob").await.tokens.unwrap();
+    let key: serde_json::Value = reqwest::Client::new()
+        .post(format!("http://{}/api/token/", app.address))
+        .json(&serde_json::json!({"username": "alice", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["token"].as_str().unwrap().to_string();
+    assert!(app.get_me_with(&format!("Token {key}")).await.is_ok());
+
+    let mut request = tonic::Request::new(RevokeAllRequest {});
+    let bearer = format!("Bearer {}", phone.access_token);
+    request
+        .metadata_mut()
+        .insert("authorization", bearer.parse().unwrap());
+    let revoked = app
+        .client()
+        .await
+        .revoke_all(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!((revoked.sessions_ended, revoked.api_keys_revoked), (2, 1));
+
+    assert_unauthenticated(app.get_me(&laptop.access_token).await);
+    assert_unauthenticated(app.get_me(&phone.access_token).await);
+    assert_unauthenticated(app.get_me_with(&format!("Token {key}")).await);
+    assert_unauthenticated(logout(&app, &laptop.refresh_token).await);
+    assert!(
+        app.get_me(&bob.access_token).await.is_ok(),
+        "other users are untouched"
+    );
+    let reasons: Vec<String> = sqlx::query_scalar(
+        "SELECT revoked_reason FROM sessions s JOIN users u ON u.id = s.user_id
+         WHERE u.username = 'alice'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(reasons, vec!["revoke_all", "revoke_all"]);
+
+    let anonymous = app.client().await.revoke_all(RevokeAllRequest {}).await;
+    assert_unauthenticated(anonymous);
+}
