@@ -340,3 +340,43 @@ async fn duplicate_json_keys_keep_the_last_value() {
     let names: Vec<String> = scalars(&app.db, "SELECT username FROM users").await;
     assert_eq!(names, ["second"]);
 }
+
+#[tokio::test]
+async fn openapi_document_describes_every_endpoint_as_openapi_3_1() {
+    let app = TestApp::spawn().await;
+    let reply = get_with_auth(&app, "/api/openapi.json", None).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_security_headers(&reply);
+    let document = &reply.json;
+    assert_eq!(document["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/api/create/", "post"),
+        ("/api/token/", "post"),
+        ("/api/me/", "get"),
+        ("/auth/register/", "post"),
+        ("/auth/login/", "post"),
+        ("/auth/token/refresh/", "post"),
+        ("/auth/me/", "get"),
+        ("/auth/logout/", "post"),
+    ] {
+        let operation = &document["paths"][path][method];
+        assert!(
+            operation.is_object(),
+            "{method} {path} missing from the document"
+        );
+        assert!(
+            operation["responses"].is_object(),
+            "{method} {path} has no responses"
+        );
+    }
+    let user = &document["components"]["schemas"]["UserBody"]["properties"];
+    for field in ["id", "username", "email"] {
+        assert!(user[field].is_object(), "UserBody lacks {field}");
+    }
+    for scheme in ["token", "bearer"] {
+        assert!(
+            document["components"]["securitySchemes"][scheme].is_object(),
+            "{scheme}"
+        );
+    }
+}
