@@ -8,13 +8,16 @@ use std::{fmt, net::SocketAddr, str::FromStr};
 
 use clap::Parser;
 
-use crate::auth::{AuthSettings, hashing::HashParams, tokens::TokenSettings};
+use crate::{
+    auth::{AuthSettings, hashing::HashParams, tokens::TokenSettings},
+    store::PoolSettings,
+};
 
 #[derive(Parser, Debug, Clone)]
 #[command(
     name = "authd",
     version,
-    about = "Authentication service: gRPC over one port, users in SQLite."
+    about = "Authentication service: gRPC, grpc-web and Django-compatible REST on one port."
 )]
 pub struct Config {
     /// Address to serve on.
@@ -22,7 +25,8 @@ pub struct Config {
     pub listen: SocketAddr,
 
     /// Database URL. `sqlite://PATH` keeps everything in one file, created with its schema
-    /// on first start.
+    /// on first start; `postgres://USER:PASSWORD@HOST/DB` lets several nodes share one
+    /// database (the schema is created on first start).
     #[arg(
         long,
         env = "AUTHD_DATABASE_URL",
@@ -30,6 +34,11 @@ pub struct Config {
         hide_env_values = true
     )]
     pub database_url: DatabaseUrl,
+
+    /// Most connections one node keeps to PostgreSQL. Size it so that nodes × this stays
+    /// under the server's `max_connections`. (SQLite uses one writer and a few readers.)
+    #[arg(long, env = "AUTHD_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub database_max_connections: u32,
 
     /// `iss` claim of issued tokens; tokens from another issuer are refused.
     #[arg(long, env = "AUTHD_JWT_ISSUER", default_value = "authd")]
@@ -74,6 +83,12 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn pool_settings(&self) -> PoolSettings {
+        PoolSettings {
+            max_connections: self.database_max_connections,
+        }
+    }
+
     pub fn auth_settings(&self) -> AuthSettings {
         AuthSettings {
             tokens: TokenSettings {

@@ -25,7 +25,7 @@ use crate::{
 
 /// Opens (and migrates) the database and prepares the core.
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<Auth>, Error> {
-    let store = Store::connect(config.database_url.expose()).await?;
+    let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
     Ok(Arc::new(
         Auth::new(store, config.auth_settings(), clock).await?,
     ))

@@ -1,18 +1,45 @@
-//! Storage: users, sessions, the record of every issued token, and the signing keys.
+//! Storage: users, sessions, the record of every issued token, API keys and signing keys.
 //!
 //! Methods are domain operations (`start_session`, `rotate_refresh`, `end_session`), not
 //! CRUD: each one is a whole unit of work, in one transaction where it writes, so the core
-//! never holds a transaction open (least of all across an argon2 hash). The backend is
-//! chosen by the database URL's scheme; the core only ever sees [`Store`].
+//! never holds a transaction open (least of all across an argon2 hash).
+//!
+//! Two backends, picked by the database URL's scheme: an embedded SQLite file, or
+//! PostgreSQL for several nodes on one database. Their SQL is the same text (`$1`
+//! placeholders, `RETURNING` and `ON CONFLICT` mean the same in both), so each method is
+//! written once, inside [`on_writer!`]/[`on_reader!`], and compiled for each backend's
+//! native pool; only connecting and migrating differ (`sqlite.rs`, `postgres.rs`). The core
+//! only ever sees [`Store`].
 
+use sqlx::{PgPool, SqlitePool};
+
+use crate::error::Error;
+
+/// Runs `$body` with `$db` bound to the pool that takes writes, once per backend.
+macro_rules! on_writer {
+    ($store:expr, $db:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite { writer: $db, .. } => $body,
+            $crate::store::Store::Postgres { pool: $db } => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$db` bound to the pool for reads, once per backend.
+macro_rules! on_reader {
+    ($store:expr, $db:ident => $body:expr) => {
+        match $store {
+            $crate::store::Store::Sqlite { reader: $db, .. } => $body,
+            $crate::store::Store::Postgres { pool: $db } => $body,
+        }
+    };
+}
+
+mod keys;
+mod postgres;
+mod sessions;
 mod sqlite;
-
-use crate::{
-    auth::{keys::KeyPair, tokens::IssuedToken},
-    error::Error,
-};
-
-pub use sqlite::SqliteStore;
+mod users;
 
 /// A user as every transport shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +48,20 @@ pub struct UserRecord {
     pub username: String,
     pub email: Option<String>,
     pub created_at: i64,
+}
+
+/// The columns a [`UserRecord`] is read from, in order.
+type UserRow = (i64, String, Option<String>, i64);
+
+impl From<UserRow> for UserRecord {
+    fn from((id, username, email, created_at): UserRow) -> Self {
+        Self {
+            id,
+            username,
+            email,
+            created_at,
+        }
+    }
 }
 
 /// A user about to be inserted; the `_key` fields are the case-folded unique forms.
@@ -64,127 +105,44 @@ pub enum Rotation {
     Rejected,
 }
 
-/// The storage backend in use.
+/// The database in use, with pools sized to its engine.
 pub enum Store {
-    Sqlite(SqliteStore),
+    /// SQLite allows one writer at a time: writes queue for a single connection (instead of
+    /// failing with SQLITE_BUSY) while WAL lets several readers run beside it.
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
+    /// PostgreSQL: one pool, shared by reads and writes.
+    Postgres { pool: PgPool },
+}
+
+/// Pool sizing for the server-based backend.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    /// Connections one node keeps to PostgreSQL at most.
+    pub max_connections: u32,
 }
 
 impl Store {
-    /// Opens the database named by `url` (creating it if needed) and migrates it.
-    pub async fn connect(url: &str) -> Result<Self, Error> {
+    /// Opens the database named by `url` (creating a SQLite file if needed) and migrates it.
+    pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, Error> {
         if url.starts_with("sqlite:") {
-            return Ok(Store::Sqlite(SqliteStore::connect(url).await?));
-        }
-        Err(Error::Internal(
-            "unsupported database URL scheme (expected sqlite://…)".into(),
-        ))
-    }
-
-    /// Stores `candidate` as the signing key unless one exists; returns every key, the
-    /// active one first.
-    pub async fn ensure_signing_key(&self, candidate: &KeyPair) -> Result<Vec<KeyPair>, Error> {
-        match self {
-            Store::Sqlite(db) => db.ensure_signing_key(candidate).await,
+            sqlite::connect(url).await
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            postgres::connect(url, pool).await
+        } else {
+            Err(Error::Internal(
+                "unsupported database URL scheme (expected sqlite:// or postgres://)".into(),
+            ))
         }
     }
 
-    /// Which of the unique values are already taken, before spending a hash on them.
-    pub async fn taken(
-        &self,
-        username_key: Option<&str>,
-        email_key: Option<&str>,
-    ) -> Result<Vec<UniqueField>, Error> {
-        match self {
-            Store::Sqlite(db) => db.taken(username_key, email_key).await,
-        }
-    }
-
-    pub async fn insert_user(&self, user: &NewUser<'_>) -> Result<Inserted, Error> {
-        match self {
-            Store::Sqlite(db) => db.insert_user(user).await,
-        }
-    }
-
-    pub async fn credentials(
-        &self,
-        username_key: &str,
-    ) -> Result<Option<StoredCredentials>, Error> {
-        match self {
-            Store::Sqlite(db) => db.credentials(username_key).await,
-        }
-    }
-
-    /// Records a new session and its first token pair.
-    pub async fn start_session(
-        &self,
-        user_id: i64,
-        access: &IssuedToken,
-        refresh: &IssuedToken,
-    ) -> Result<(), Error> {
-        match self {
-            Store::Sqlite(db) => db.start_session(user_id, access, refresh).await,
-        }
-    }
-
-    /// Spends refresh token `jti` of `user_id` and records the new pair in its session, or
-    /// revokes the session if the token was already spent.
-    pub async fn rotate_refresh(
-        &self,
-        jti: &str,
-        user_id: i64,
-        now: i64,
-        access: &IssuedToken,
-        refresh: &IssuedToken,
-    ) -> Result<Rotation, Error> {
-        match self {
-            Store::Sqlite(db) => db.rotate_refresh(jti, user_id, now, access, refresh).await,
-        }
-    }
-
-    /// The user behind access token `jti`, if the token is recorded, unexpired and its
-    /// session still live.
-    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<UserRecord>, Error> {
-        match self {
-            Store::Sqlite(db) => db.session_user(jti, now).await,
-        }
-    }
-
-    /// Revokes the live session that refresh token `jti` belongs to. `false` when there is
-    /// no such live session (unknown token, or already ended).
-    pub async fn end_session(&self, jti: &str, now: i64) -> Result<bool, Error> {
-        match self {
-            Store::Sqlite(db) => db.end_session(jti, now).await,
-        }
-    }
-
-    /// Records a new API key by its hash.
-    pub async fn insert_api_key(
-        &self,
-        key_hash: &str,
-        user_id: i64,
-        now: i64,
-        expires_at: Option<i64>,
-    ) -> Result<(), Error> {
-        match self {
-            Store::Sqlite(db) => db.insert_api_key(key_hash, user_id, now, expires_at).await,
-        }
-    }
-
-    /// The active user behind a live (unrevoked, unexpired) API key.
-    pub async fn api_key_user(
-        &self,
-        key_hash: &str,
-        now: i64,
-    ) -> Result<Option<UserRecord>, Error> {
-        match self {
-            Store::Sqlite(db) => db.api_key_user(key_hash, now).await,
-        }
-    }
-
-    /// Revokes every live session and API key of `user_id`; returns how many of each.
-    pub async fn revoke_all(&self, user_id: i64, now: i64) -> Result<(u64, u64), Error> {
-        match self {
-            Store::Sqlite(db) => db.revoke_all(user_id, now).await,
-        }
+    /// Whether the database answers, for health checks.
+    pub async fn ping(&self) -> Result<(), Error> {
+        on_reader!(self, db => {
+            sqlx::query("SELECT 1").execute(db).await?;
+        });
+        Ok(())
     }
 }

@@ -14,7 +14,7 @@ use authd::{
     server,
 };
 use clap::Parser;
-use sqlx::{SqlitePool, sqlite::SqliteConnectOptions};
+use sqlx::AnyPool;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 use tonic::{Code, Request, Status, transport::Channel};
 use tonic_types::StatusExt;
@@ -24,7 +24,8 @@ pub const PASSWORD: &str = "correct-horse-battery";
 pub struct TestApp {
     pub address: SocketAddr,
     pub clock: ManualClock,
-    pub db: SqlitePool,
+    /// The server's database, for assertions (either backend, through sqlx's Any driver).
+    pub db: AnyPool,
     database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -39,11 +40,10 @@ impl TestApp {
     /// Starts the server with extra command-line flags (e.g. token lifetimes).
     pub async fn spawn_with(flags: &[&str]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("authd.db");
-        let database_url = format!("sqlite://{}", path.display());
+        let database_url = fresh_database(&dir).await;
         let clock = ManualClock::starting_now();
         let (address, shutdown, server) = start(&database_url, flags, &clock).await;
-        let db = SqlitePool::connect_with(SqliteConnectOptions::new().filename(&path))
+        let db = AnyPool::connect(&database_url)
             .await
             .expect("open the test database");
         TestApp {
@@ -148,6 +148,46 @@ impl Drop for TestApp {
     }
 }
 
+/// The environment variable that switches the suite to PostgreSQL, and the one naming a
+/// server where the test role may create databases.
+pub const BACKEND_VARIABLE: &str = "AUTHD_TEST_BACKEND";
+pub const POSTGRES_URL_VARIABLE: &str = "AUTHD_TEST_POSTGRES_URL";
+
+/// A new, empty database for one test: a SQLite file in `dir`, or (with
+/// `AUTHD_TEST_BACKEND=postgres`) a new database on the PostgreSQL server.
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    sqlx::any::install_default_drivers();
+    match std::env::var(BACKEND_VARIABLE).as_deref() {
+        Ok("postgres") => {
+            let admin_url = std::env::var(POSTGRES_URL_VARIABLE)
+                .expect("AUTHD_TEST_BACKEND=postgres needs AUTHD_TEST_POSTGRES_URL");
+            fresh_postgres_database(&admin_url).await
+        }
+        Ok("sqlite") | Err(_) => format!("sqlite://{}", dir.path().join("authd.db").display()),
+        Ok(other) => panic!("unknown {BACKEND_VARIABLE}={other:?} (sqlite or postgres)"),
+    }
+}
+
+/// Creates `authd_test_<random>` on the server of `admin_url` and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    let admin = AnyPool::connect(admin_url)
+        .await
+        .expect("connect to PostgreSQL");
+    let name = format!(
+        "authd_test_{}",
+        authd::auth::tokens::random_hex::<8>().expect("random")
+    );
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .expect("create a test database");
+    admin.close().await;
+    let (server, _database) = admin_url
+        .rsplit_once('/')
+        .expect("a URL with a database path");
+    format!("{server}/{name}")
+}
+
 async fn start(
     database_url: &str,
     flags: &[&str],
@@ -212,7 +252,7 @@ pub fn jwt_parts(token: &str) -> (serde_json::Value, serde_json::Value) {
 }
 
 /// Counts rows of `table` matching `condition` (a trusted SQL fragment from the test).
-pub async fn count(db: &SqlitePool, sql: &'static str) -> i64 {
+pub async fn count(db: &AnyPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql)
         .fetch_one(db)
         .await
@@ -411,18 +451,18 @@ pub const REQUIRED: &str = "This field is required.";
 pub const BLANK: &str = "This field may not be blank.";
 
 /// The rows of a trusted SQL query from the test, as tuples.
-pub async fn rows<T>(db: &SqlitePool, sql: &'static str) -> Vec<T>
+pub async fn rows<T>(db: &AnyPool, sql: &'static str) -> Vec<T>
 where
-    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+    T: for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow> + Send + Unpin,
 {
     sqlx::query_as(sql).fetch_all(db).await.expect("query")
 }
 
 /// The one-column rows of a trusted SQL query from the test.
-pub async fn scalars<T>(db: &SqlitePool, sql: &'static str) -> Vec<T>
+pub async fn scalars<T>(db: &AnyPool, sql: &'static str) -> Vec<T>
 where
     T: Send + Unpin,
-    (T,): for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    (T,): for<'r> sqlx::FromRow<'r, sqlx::any::AnyRow>,
 {
     sqlx::query_scalar(sql).fetch_all(db).await.expect("query")
 }

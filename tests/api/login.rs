@@ -75,7 +75,7 @@ async fn wrong_password_and_unknown_user_fail_identically() {
 async fn a_deactivated_user_cannot_log_in_refresh_or_use_old_tokens() {
     let app = TestApp::spawn().await;
     let tokens = app.signed_in("alice").await.tokens.unwrap();
-    sqlx::query("UPDATE users SET is_active = 0")
+    sqlx::query("UPDATE users SET is_active = FALSE")
         .execute(&app.db)
         .await
         .unwrap();

@@ -20,7 +20,7 @@ async fn register_returns_the_user_and_stores_only_an_argon2_hash() {
     assert_eq!(user.created_at.unwrap().seconds, before);
 
     let (hash, created_at): (String, i64) =
-        sqlx::query_as("SELECT password_hash, created_at FROM users WHERE id = ?")
+        sqlx::query_as("SELECT password_hash, created_at FROM users WHERE id = $1")
             .bind(user.id)
             .fetch_one(&app.db)
             .await

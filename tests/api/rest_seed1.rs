@@ -231,7 +231,7 @@ async fn api_token_unknown_user_is_400_non_field_errors() {
 async fn api_token_inactive_user_is_400_non_field_errors() {
     let app = TestApp::spawn().await;
     api_create(&app, "alice").await;
-    let deactivate = sqlx::query("UPDATE users SET is_active = 0");
+    let deactivate = sqlx::query("UPDATE users SET is_active = FALSE");
     deactivate.execute(&app.db).await.unwrap();
     token(&app, "alice", PASSWORD)
         .await
@@ -295,7 +295,7 @@ async fn api_me_unknown_or_revoked_key_is_401_invalid_token() {
     for header in [unknown.as_str(), "Token not-a-key"] {
         assert_token_401(&me(&app, Some(header)).await, "Invalid token.");
     }
-    let revoke = sqlx::query("UPDATE api_keys SET revoked_at = ?").bind(app.now());
+    let revoke = sqlx::query("UPDATE api_keys SET revoked_at = $1").bind(app.now());
     revoke.execute(&app.db).await.unwrap();
     let reply = me(&app, Some(&format!("Token {key}"))).await;
     assert_token_401(&reply, "Invalid token.");

@@ -147,7 +147,7 @@ async fn auth_login_bad_credentials_are_401_invalid_login_credentials_identicall
     wrong.assert(401, invalid.clone());
     unknown.assert(401, invalid.clone());
     assert_eq!(wrong.text, unknown.text);
-    let deactivate = sqlx::query("UPDATE users SET is_active = 0");
+    let deactivate = sqlx::query("UPDATE users SET is_active = FALSE");
     deactivate.execute(&app.db).await.unwrap();
     let inactive = json!({ "username": "alice", "password": PASSWORD });
     post(&app, "/auth/login/", inactive)

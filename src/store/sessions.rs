@@ -1,0 +1,170 @@
+//! Sessions and their tokens: start, rotate (spend once), look up, end, revoke all.
+
+use super::{Rotation, Store, UserRecord, UserRow};
+use crate::{auth::tokens::IssuedToken, error::Error};
+
+const INSERT_TOKEN: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at)
+                            VALUES ($1, $2, $3, $4, $5)";
+const SPENT_TOKEN_SESSION: &str = "SELECT session_id FROM tokens
+                                   WHERE jti = $1 AND kind = 'refresh' AND spent_at IS NOT NULL";
+const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'refresh_reuse'
+                             WHERE id = $2 AND revoked_at IS NULL";
+
+/// Records an access/refresh pair in session `$session`, inside transaction `$tx`.
+macro_rules! record_pair {
+    ($tx:ident, $session:expr, $access:expr, $refresh:expr) => {
+        for token in [$access, $refresh] {
+            sqlx::query(INSERT_TOKEN)
+                .bind(&token.jti)
+                .bind($session)
+                .bind(token.kind.as_str())
+                .bind(token.issued_at)
+                .bind(token.expires_at)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
+/// Reuse detection, inside transaction `$tx`: if refresh token `$jti` was already spent,
+/// revoke its whole session. Evaluates to whether it was.
+macro_rules! revoke_if_spent {
+    ($tx:ident, $jti:expr, $now:expr) => {{
+        let spent: Option<i64> = sqlx::query_scalar(SPENT_TOKEN_SESSION)
+            .bind($jti)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        if let Some(session_id) = spent {
+            sqlx::query(REVOKE_REUSED)
+                .bind($now)
+                .bind(session_id)
+                .execute(&mut *$tx)
+                .await?;
+            tracing::warn!(
+                session_id,
+                "spent refresh token presented again; session revoked"
+            );
+        }
+        spent.is_some()
+    }};
+}
+
+impl Store {
+    /// Records a new session and its first token pair.
+    pub async fn start_session(
+        &self,
+        user_id: i64,
+        access: &IssuedToken,
+        refresh: &IssuedToken,
+    ) -> Result<(), Error> {
+        const SQL: &str = "INSERT INTO sessions (user_id, created_at, expires_at)
+                           VALUES ($1, $2, $3) RETURNING id";
+        on_writer!(self, db => {
+            let mut tx = db.begin().await?;
+            let session_id: i64 = sqlx::query_scalar(SQL)
+                .bind(user_id)
+                .bind(refresh.issued_at)
+                .bind(refresh.expires_at)
+                .fetch_one(&mut *tx)
+                .await?;
+            record_pair!(tx, session_id, access, refresh);
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Spends refresh token `jti` of `user_id` and records the new pair in its session, or
+    /// revokes the session if the token was already spent.
+    pub async fn rotate_refresh(
+        &self,
+        jti: &str,
+        user_id: i64,
+        now: i64,
+        access: &IssuedToken,
+        refresh: &IssuedToken,
+    ) -> Result<Rotation, Error> {
+        // The one conditional write that decides who wins a race for this token.
+        const SPEND: &str = "UPDATE tokens SET spent_at = $1
+             WHERE jti = $2 AND kind = 'refresh' AND spent_at IS NULL AND expires_at > $1
+               AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id
+                                  WHERE s.revoked_at IS NULL AND s.user_id = $3 AND u.is_active)
+             RETURNING session_id";
+        const EXTEND: &str = "UPDATE sessions SET expires_at = $1 WHERE id = $2";
+        let rotation = on_writer!(self, db => {
+            let mut tx = db.begin().await?;
+            let spent: Option<i64> = sqlx::query_scalar(SPEND)
+                .bind(now)
+                .bind(jti)
+                .bind(user_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let rotation = match spent {
+                Some(session_id) => {
+                    record_pair!(tx, session_id, access, refresh);
+                    sqlx::query(EXTEND)
+                        .bind(refresh.expires_at)
+                        .bind(session_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    Rotation::Rotated
+                }
+                None if revoke_if_spent!(tx, jti, now) => Rotation::Reused,
+                None => Rotation::Rejected,
+            };
+            tx.commit().await?;
+            rotation
+        });
+        Ok(rotation)
+    }
+
+    /// The user behind access token `jti`, if the token is recorded, unexpired and its
+    /// session still live.
+    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<UserRecord>, Error> {
+        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at
+             FROM tokens t
+             JOIN sessions s ON s.id = t.session_id
+             JOIN users u ON u.id = s.user_id
+             WHERE t.jti = $1 AND t.kind = 'access' AND t.expires_at > $2
+               AND s.revoked_at IS NULL AND u.is_active";
+        let row: Option<UserRow> = on_reader!(self, db => {
+            sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
+        });
+        Ok(row.map(UserRecord::from))
+    }
+
+    /// Revokes the live session that refresh token `jti` belongs to. `false` when there is
+    /// no such live session (unknown token, or already ended); a spent token revokes its
+    /// session as reuse.
+    pub async fn end_session(&self, jti: &str, now: i64) -> Result<bool, Error> {
+        const SQL: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'logout'
+             WHERE revoked_at IS NULL AND id = (
+                 SELECT session_id FROM tokens
+                 WHERE jti = $2 AND kind = 'refresh' AND spent_at IS NULL AND expires_at > $1)";
+        let ended = on_writer!(self, db => {
+            let mut tx = db.begin().await?;
+            let ended = sqlx::query(SQL).bind(now).bind(jti).execute(&mut *tx).await?.rows_affected() == 1;
+            if !ended {
+                let _reused = revoke_if_spent!(tx, jti, now);
+            }
+            tx.commit().await?;
+            ended
+        });
+        Ok(ended)
+    }
+
+    /// Revokes every live session and API key of `user_id`; returns how many of each.
+    pub async fn revoke_all(&self, user_id: i64, now: i64) -> Result<(u64, u64), Error> {
+        const SESSIONS: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'revoke_all'
+                                WHERE user_id = $2 AND revoked_at IS NULL";
+        const KEYS: &str = "UPDATE api_keys SET revoked_at = $1
+                            WHERE user_id = $2 AND revoked_at IS NULL";
+        let counts = on_writer!(self, db => {
+            let mut tx = db.begin().await?;
+            let sessions = sqlx::query(SESSIONS).bind(now).bind(user_id).execute(&mut *tx).await?;
+            let keys = sqlx::query(KEYS).bind(now).bind(user_id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            (sessions.rows_affected(), keys.rows_affected())
+        });
+        Ok(counts)
+    }
+}
