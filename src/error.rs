@@ -162,7 +162,9 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::WorkerCrashed => Error::Unavailable(error),
-            sqlx::Error::Database(ref db) if is_sqlite_busy(db.as_ref()) => {
+            sqlx::Error::Database(ref db)
+                if is_sqlite_busy(db.as_ref()) || is_postgres_unavailable(db.as_ref()) =>
+            {
                 Error::Unavailable(error)
             }
             other => Error::Internal(other.to_string()),
@@ -177,6 +179,21 @@ fn is_sqlite_busy(error: &dyn sqlx::error::DatabaseError) -> bool {
         .try_downcast_ref::<sqlx::sqlite::SqliteError>()
         .is_some()
         && is_busy_code(error.code().as_deref())
+}
+
+/// PostgreSQL errors that mean "the server is going away or cannot take us now": connection
+/// exceptions (class 08), shutdown or recovery (57P01–57P03), too many connections (53300).
+fn is_postgres_unavailable(error: &dyn sqlx::error::DatabaseError) -> bool {
+    error
+        .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+        .is_some()
+        && is_postgres_unavailable_code(error.code().as_deref())
+}
+
+fn is_postgres_unavailable_code(code: Option<&str>) -> bool {
+    code.is_some_and(|code| {
+        code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+    })
 }
 
 fn is_busy_code(code: Option<&str>) -> bool {
@@ -214,5 +231,15 @@ mod tests {
         assert!(is_busy_code(Some("6")));
         assert!(!is_busy_code(Some("2067"))); // SQLITE_CONSTRAINT_UNIQUE
         assert!(!is_busy_code(None));
+    }
+
+    #[test]
+    fn postgres_shutdown_and_connection_codes_are_unavailable() {
+        for code in ["08006", "08001", "57P01", "57P03", "53300"] {
+            assert!(is_postgres_unavailable_code(Some(code)), "{code}");
+        }
+        for code in ["23505", "40001", "42P01"] {
+            assert!(!is_postgres_unavailable_code(Some(code)), "{code}");
+        }
     }
 }

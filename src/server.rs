@@ -4,13 +4,15 @@
 //! `auth.v1.AuthService`, `grpc.health.v1.Health`, and server reflection in both v1 and v1alpha (grpcurl 1.8 and Python's grpcio speak only
 //! v1alpha; buf speaks v1), so `grpcurl -plaintext HOST list` works without .proto files.
 
-use std::{future::Future, sync::Arc};
+use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
+use tonic::server::NamedService;
 use tonic::{
     service::Routes,
     transport::{Server, server::TcpIncoming},
 };
+use tonic_health::{ServingStatus, server::HealthReporter};
 
 use crate::{
     auth::Auth,
@@ -40,6 +42,7 @@ pub async fn run(
 ) -> Result<(), Error> {
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
+    let monitor = tokio::spawn(watch_database(auth.clone(), health));
 
     // Each reflection version lists the other too, so every client sees every service.
     let reflection = |other_reflection: &'static [u8]| {
@@ -70,13 +73,49 @@ pub async fn run(
 
     // Unary RPCs are small writes: without TCP_NODELAY, Nagle's algorithm adds ~40 ms.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    Server::builder()
+    let served = Server::builder()
         .accept_http1(true)
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
-        .map_err(|e| Error::Internal(format!("server: {e}")))
+        .map_err(|e| Error::Internal(format!("server: {e}")));
+    monitor.abort();
+    served
 }
+
+/// How often health follows the database, and how long one check may take.
+const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Keeps `grpc.health.v1` truthful: NOT_SERVING (for the whole server and for
+/// `auth.v1.AuthService`) while the database does not answer, SERVING again once it does.
+async fn watch_database(auth: Arc<Auth>, health: HealthReporter) {
+    let mut serving = true;
+    loop {
+        tokio::time::sleep(HEALTH_INTERVAL).await;
+        let ready = matches!(
+            tokio::time::timeout(HEALTH_INTERVAL * 2, auth.ready()).await,
+            Ok(Ok(()))
+        );
+        if ready == serving {
+            continue;
+        }
+        serving = ready;
+        let status = if ready {
+            ServingStatus::Serving
+        } else {
+            ServingStatus::NotServing
+        };
+        health.set_service_status("", status).await;
+        health.set_service_status(AUTH_SERVICE_NAME, status).await;
+        if ready {
+            tracing::info!("database reachable again; serving");
+        } else {
+            tracing::warn!("database unreachable; health reports NOT_SERVING");
+        }
+    }
+}
+
+const AUTH_SERVICE_NAME: &str = <AuthServiceServer<GrpcAuth> as NamedService>::NAME;
 
 fn reflection_error(error: tonic_reflection::server::Error) -> Error {
     Error::Internal(format!("reflection descriptors: {error}"))

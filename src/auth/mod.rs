@@ -76,6 +76,11 @@ impl Auth {
         })
     }
 
+    /// Whether the database answers: what health checks report.
+    pub async fn ready(&self) -> Result<(), Error> {
+        self.store.ping().await
+    }
+
     fn now(&self) -> i64 {
         self.clock.now()
     }

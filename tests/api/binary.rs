@@ -1,57 +1,20 @@
 //! The `authd` binary itself, as `cargo run` starts it: defaults, first-start creation of
 //! the database, the logged address, graceful SIGTERM, and logs free of secrets.
 
-use std::{
-    io::{BufRead, BufReader, Read},
-    process::{Command, Stdio},
-    time::Duration,
-};
+use authd::pb::{LoginRequest, RegisterRequest};
 
-use authd::pb::{LoginRequest, RegisterRequest, auth_service_client::AuthServiceClient};
-
-use crate::helpers::PASSWORD;
+use crate::helpers::{Node, PASSWORD};
 
 #[tokio::test]
 async fn the_binary_creates_its_database_serves_and_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
-        .current_dir(dir.path())
-        .args(["--listen", "127.0.0.1:0"])
-        .env_remove("AUTHD_DATABASE_URL")
-        .env("AUTHD_LOG", "debug")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-
-    // Wait (bounded) for the line that names the bound address.
-    let (address, mut log, mut stderr) = tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::task::spawn_blocking(move || {
-            let mut log = String::new();
-            loop {
-                let mut line = String::new();
-                if stderr.read_line(&mut line).unwrap() == 0 {
-                    panic!("authd exited before listening:\n{log}");
-                }
-                log.push_str(&line);
-                if let Some(address) = line.split("address=").nth(1) {
-                    return (address.trim().to_string(), log, stderr);
-                }
-            }
-        }),
-    )
-    .await
-    .expect("authd did not start within 30 s")
-    .unwrap();
+    let mut node = Node::start(dir.path(), &["--log", "debug"]).await;
     assert!(
         dir.path().join("authd.db").exists(),
         "the default database file is created"
     );
 
-    let mut client = AuthServiceClient::connect(format!("http://{address}"))
-        .await
-        .unwrap();
+    let mut client = node.client().await;
     client
         .register(RegisterRequest {
             username: "alice".into(),
@@ -72,17 +35,16 @@ async fn the_binary_creates_its_database_serves_and_stops_cleanly_on_sigterm() {
         .unwrap();
     drop(client);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let rest = tokio::task::spawn_blocking(move || {
-        let mut rest = String::new();
-        stderr.read_to_string(&mut rest).map(|_| rest)
-    });
-    log.push_str(&rest.await.unwrap().unwrap());
-    let exit = child.wait().unwrap();
+    let exit = node.terminate().await;
+    // The log reader thread may still be draining the last lines.
+    let mut log = node.log();
+    for _ in 0..50 {
+        if log.contains("stopped cleanly") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        log = node.log();
+    }
     assert!(exit.success(), "authd exited with {exit:?}:\n{log}");
     assert!(log.contains("stopped cleanly"), "{log}");
     for secret in [PASSWORD, &tokens.access_token, &tokens.refresh_token] {

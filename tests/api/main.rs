@@ -9,6 +9,7 @@ mod helpers;
 mod binary;
 mod login;
 mod logout;
+mod nodes;
 mod refresh;
 mod register;
 mod rest_common;
