@@ -41,6 +41,17 @@ impl TestApp {
     pub async fn spawn_with(flags: &[&str]) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(&dir).await;
+        Self::start_with(dir, database_url, flags).await
+    }
+
+    /// Starts the server on a database of the test's own choosing.
+    pub async fn spawn_on(database_url: &str, flags: &[&str]) -> TestApp {
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_with(dir, database_url.to_string(), flags).await
+    }
+
+    async fn start_with(dir: tempfile::TempDir, database_url: String, flags: &[&str]) -> TestApp {
         let clock = ManualClock::starting_now();
         let (address, shutdown, server) = start(&database_url, flags, &clock).await;
         let db = AnyPool::connect(&database_url)

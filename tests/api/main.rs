@@ -7,6 +7,7 @@
 mod helpers;
 
 mod binary;
+mod faults;
 mod login;
 mod logout;
 mod nodes;
