@@ -40,6 +40,12 @@ pub struct Config {
     #[arg(long, env = "AUTHD_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
 
+    /// Browser origins allowed to call authd from other sites (CORS), comma-separated, e.g.
+    /// `https://app.example.com,http://localhost:5173`; `*` allows any. Default: none (a
+    /// page served by authd itself needs none).
+    #[arg(long, env = "AUTHD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+
     /// `iss` claim of issued tokens; tokens from another issuer are refused.
     #[arg(long, env = "AUTHD_JWT_ISSUER", default_value = "authd")]
     pub jwt_issuer: String,

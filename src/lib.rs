@@ -8,7 +8,8 @@
 //! - [`grpc`] — the `auth.v1.AuthService` adapter: decode, call the core, encode.
 //! - [`rest`] — the Django-compatible JSON endpoints on the same port, over the same core.
 //! - [`error`] — the one error type and its one mapping to gRPC codes and HTTP statuses.
-//! - [`server`] — builds the state and serves every service on one listener.
+//! - [`server`] — builds the state and serves every service (and grpc-web) on one listener.
+//! - [`web`] — CORS for the browser origins an operator allows.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
 //! - [`clock`] — time as a parameter, so expiry is testable without sleeping.
 //! - [`pb`] — code generated from `proto/auth/v1/auth.proto`.
@@ -21,6 +22,7 @@ pub mod grpc;
 pub mod rest;
 pub mod server;
 pub mod store;
+pub mod web;
 
 /// Generated from `proto/auth/v1/auth.proto`, the public contract.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

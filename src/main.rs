@@ -27,12 +27,12 @@ async fn main() -> ExitCode {
 
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     tracing::info!(database = ?config.database_url, "opening the database");
-    let auth = server::build(&config, Arc::new(SystemClock))
+    let app = server::build(&config, Arc::new(SystemClock))
         .await
         .map_err(|e| e.with_cause())?;
     let listener = TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "authd listening");
-    server::run(listener, auth, shutdown_signal())
+    server::run(listener, app, shutdown_signal())
         .await
         .map_err(|e| e.with_cause())?;
     tracing::info!("authd stopped cleanly");

@@ -1,18 +1,23 @@
 //! Builds the service state and serves it: `build` once, then `run` until shutdown.
 //!
 //! One listener carries everything: the Django-compatible REST endpoints (HTTP/1.1 or 2),
-//! `auth.v1.AuthService`, `grpc.health.v1.Health`, and server reflection in both v1 and v1alpha (grpcurl 1.8 and Python's grpcio speak only
-//! v1alpha; buf speaks v1), so `grpcurl -plaintext HOST list` works without .proto files.
+//! `auth.v1.AuthService`, `grpc.health.v1.Health`, and server reflection in both v1 and
+//! v1alpha (grpcurl 1.8 and Python's grpcio speak only v1alpha; buf speaks v1), so
+//! `grpcurl -plaintext HOST list` works without .proto files. Every gRPC service also
+//! speaks grpc-web for browsers: `GrpcWebLayer` wraps each gRPC service and nothing else,
+//! because around the REST router it would answer plain HTTP/1.1 requests with 400.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
-use tonic::server::NamedService;
 use tonic::{
+    server::NamedService,
     service::Routes,
     transport::{Server, server::TcpIncoming},
 };
 use tonic_health::{ServingStatus, server::HealthReporter};
+use tonic_web::GrpcWebLayer;
+use tower::Layer;
 
 use crate::{
     auth::Auth,
@@ -23,23 +28,31 @@ use crate::{
     pb::{self, auth_service_server::AuthServiceServer},
     rest,
     store::Store,
+    web,
 };
 
+/// Everything `run` serves: the core, and the browser origins allowed to call it.
+pub struct App {
+    pub auth: Arc<Auth>,
+    pub cors: Option<tower_http::cors::CorsLayer>,
+}
+
 /// Opens (and migrates) the database and prepares the core.
-pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<Arc<Auth>, Error> {
+pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error> {
+    let cors = web::cors(&config.cors_origins)?;
     let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
-    Ok(Arc::new(
-        Auth::new(store, config.auth_settings(), clock).await?,
-    ))
+    let auth = Arc::new(Auth::new(store, config.auth_settings(), clock).await?);
+    Ok(App { auth, cors })
 }
 
 /// Serves every service on `listener` until `shutdown` completes, then lets in-flight
 /// requests finish.
 pub async fn run(
     listener: TcpListener,
-    auth: Arc<Auth>,
+    app: App,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    let App { auth, cors } = app;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
     let monitor = tokio::spawn(watch_database(auth.clone(), health));
@@ -65,16 +78,18 @@ pub async fn run(
 
     // gRPC services join the REST router as routes of their own, so HTTP/1.1 JSON and
     // HTTP/2 gRPC share the port; the REST fallback answers everything else.
+    let grpc_web = GrpcWebLayer::new();
     let routes = Routes::from(rest::router(auth))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(auth_service);
+        .add_service(grpc_web.layer(health_service))
+        .add_service(grpc_web.layer(reflection_v1))
+        .add_service(grpc_web.layer(reflection_v1alpha))
+        .add_service(grpc_web.layer(auth_service));
 
     // Unary RPCs are small writes: without TCP_NODELAY, Nagle's algorithm adds ~40 ms.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let served = Server::builder()
         .accept_http1(true)
+        .layer(tower::util::option_layer(cors))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
@@ -85,6 +100,8 @@ pub async fn run(
 
 /// How often health follows the database, and how long one check may take.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(1);
+
+const AUTH_SERVICE_NAME: &str = <AuthServiceServer<GrpcAuth> as NamedService>::NAME;
 
 /// Keeps `grpc.health.v1` truthful: NOT_SERVING (for the whole server and for
 /// `auth.v1.AuthService`) while the database does not answer, SERVING again once it does.
@@ -114,8 +131,6 @@ async fn watch_database(auth: Arc<Auth>, health: HealthReporter) {
         }
     }
 }
-
-const AUTH_SERVICE_NAME: &str = <AuthServiceServer<GrpcAuth> as NamedService>::NAME;
 
 fn reflection_error(error: tonic_reflection::server::Error) -> Error {
     Error::Internal(format!("reflection descriptors: {error}"))

@@ -207,14 +207,14 @@ async fn start(
     let mut args = vec!["authd", "--database-url", database_url];
     args.extend_from_slice(flags);
     let config = Config::try_parse_from(args).expect("test config");
-    let auth = server::build(&config, Arc::new(clock.clone()))
+    let app = server::build(&config, Arc::new(clock.clone()))
         .await
         .expect("build authd");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let address = listener.local_addr().expect("local address");
     let (shutdown, stop) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        server::run(listener, auth, async {
+        server::run(listener, app, async {
             let _ = stop.await;
         })
         .await

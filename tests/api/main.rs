@@ -8,6 +8,7 @@ mod helpers;
 
 mod binary;
 mod faults;
+mod grpc_web;
 mod login;
 mod logout;
 mod nodes;
