@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# The whole test suite, on both storage backends:
+# The whole test suite:
 #   1. `cargo test`: unit tests, and the integration suite with a fresh SQLite file per test;
-#   2. the integration suite again with a fresh PostgreSQL database per test, when
+#   2. the demo page end to end in headless Chromium (web/e2e), when /usr/bin/chromium and
+#      web/node_modules (`npm ci` in web/) are there;
+#   3. the integration suite again with a fresh PostgreSQL database per test, when
 #      AUTHD_TEST_POSTGRES_URL names a server where the role may CREATE DATABASE
 #      (`bash .ci/postgres` starts one and prints its URL).
-# Without PostgreSQL the second run is skipped, and says so; in CI (CI=true) it is required.
-# Extra arguments go to both cargo runs (e.g. a test name filter).
+# Without Chromium or PostgreSQL those runs are skipped, and say so; in CI (CI=true) both
+# are required. Extra arguments go to the cargo runs (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo test --locked "$@"
+
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ -x "$chromium" ] && [ -d web/node_modules/playwright-core ]; then
+  echo
+  echo "==> the demo page in headless Chromium"
+  cargo build --locked --bin authd
+  (cd web && AUTHD_BIN=../target/debug/authd CHROMIUM="$chromium" node --test e2e/)
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI requires the browser test: $chromium or web/node_modules is missing" >&2
+  exit 1
+else
+  echo
+  echo "NOTE: skipped the browser test of the demo page (needs $chromium and 'npm ci' in web/)."
+fi
 
 url=${AUTHD_TEST_POSTGRES_URL:-}
 if [ -z "$url" ]; then

@@ -10,6 +10,7 @@
 //! - [`error`] — the one error type and its one mapping to gRPC codes and HTTP statuses.
 //! - [`server`] — builds the state and serves every service (and grpc-web) on one listener.
 //! - [`web`] — CORS for the browser origins an operator allows.
+//! - [`demo`] — the demo page at `/`, built from `web/` and embedded in the binary.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
 //! - [`clock`] — time as a parameter, so expiry is testable without sleeping.
 //! - [`pb`] — code generated from `proto/auth/v1/auth.proto`.
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod grpc;
 pub mod rest;

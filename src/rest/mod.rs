@@ -56,6 +56,7 @@ pub fn router(auth: Arc<Auth>) -> Router {
     }
     router
         .route("/api/openapi.json", get(openapi::document))
+        .merge(crate::demo::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(map_response(security_headers))
