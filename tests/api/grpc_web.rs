@@ -265,3 +265,48 @@ async fn cors_allows_only_the_configured_origins_and_exposes_grpc_status() {
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn the_demo_page_and_its_assets_are_served_with_a_strict_policy() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::new();
+    let page = http.get(app.url("/")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    for needle in [
+        "/assets/app.js",
+        "/assets/style.css",
+        "<label for=\"register-username\">",
+    ] {
+        assert!(html.contains(needle), "{needle}");
+    }
+    for (path, content_type, needle) in [
+        ("/assets/app.js", "text/javascript", "Bearer "),
+        ("/assets/style.css", "text/css", "[hidden]"),
+    ] {
+        let asset = http.get(app.url(path)).send().await.unwrap();
+        assert_eq!(asset.status().as_u16(), 200, "{path}");
+        assert!(
+            asset.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with(content_type)
+        );
+        assert!(asset.text().await.unwrap().contains(needle), "{path}");
+    }
+}

@@ -214,7 +214,13 @@ async fn path_without_trailing_slash_is_301_to_the_slashed_path() {
 async fn unknown_path_is_404_not_found() {
     let app = TestApp::spawn().await;
     let not_found = json!({ "detail": "Not found." });
-    for path in ["/nope/", "/", "/api/", "/api/me/extra/"] {
+    for path in [
+        "/nope/",
+        "/index.html",
+        "/api/",
+        "/api/me/extra/",
+        "/assets/nope.js",
+    ] {
         get_with_auth(&app, path, None)
             .await
             .assert(404, not_found.clone());
