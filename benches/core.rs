@@ -23,7 +23,10 @@ fn measure(name: &str, budget: Duration, mut operation: impl FnMut()) {
         runs += 1;
     }
     let each = started.elapsed() / runs;
-    println!("{name:<28} {:>10.1} µs/op  ({runs} runs)", each.as_secs_f64() * 1e6);
+    println!(
+        "{name:<28} {:>10.1} µs/op  ({runs} runs)",
+        each.as_secs_f64() * 1e6
+    );
 }
 
 fn main() {
@@ -45,16 +48,31 @@ fn main() {
         signer.verify(&token, TokenKind::Access, now).unwrap();
     });
 
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let hasher = Hasher::new(HashParams::default(), 1).unwrap();
-    let hash = runtime.block_on(hasher.hash("correct-horse-battery")).unwrap();
+    let hash = runtime
+        .block_on(hasher.hash("correct-horse-battery"))
+        .unwrap();
     measure("argon2id hash (m=19456,t=2)", budget, || {
-        runtime.block_on(hasher.hash("correct-horse-battery")).unwrap();
+        runtime
+            .block_on(hasher.hash("correct-horse-battery"))
+            .unwrap();
     });
     measure("argon2id verify", budget, || {
-        assert!(runtime.block_on(hasher.verify("correct-horse-battery", Some(&hash))).unwrap());
+        assert!(
+            runtime
+                .block_on(hasher.verify("correct-horse-battery", Some(&hash)))
+                .unwrap()
+        );
     });
     measure("argon2id verify (no user)", budget, || {
-        assert!(!runtime.block_on(hasher.verify("correct-horse-battery", None)).unwrap());
+        assert!(
+            !runtime
+                .block_on(hasher.verify("correct-horse-battery", None))
+                .unwrap()
+        );
     });
 }

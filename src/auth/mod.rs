@@ -76,6 +76,11 @@ impl Auth {
         })
     }
 
+    /// The public keys that verify authd's tokens (published as a JWKS).
+    pub fn public_keys(&self) -> &[tokens::PublicJwk] {
+        self.signer.public_keys()
+    }
+
     /// Whether the database answers: what health checks report.
     pub async fn ready(&self) -> Result<(), Error> {
         self.store.ping().await

@@ -61,8 +61,25 @@ pub struct TokenSettings {
     pub refresh_lifetime: i64,
 }
 
+/// A verification key as a JSON Web Key (RFC 8037), for other services to check tokens.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicJwk {
+    /// Always `OKP`.
+    pub kty: &'static str,
+    /// Always `Ed25519`.
+    pub crv: &'static str,
+    /// The public key, base64url without padding.
+    pub x: String,
+    /// The `kid` tokens signed with this key carry (its RFC 7638 thumbprint).
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub usage: &'static str,
+    pub alg: &'static str,
+}
+
 pub struct TokenSigner {
     settings: TokenSettings,
+    public_keys: Vec<PublicJwk>,
     signing_kid: String,
     signing_key: EncodingKey,
     verifying_keys: HashMap<String, DecodingKey>,
@@ -82,7 +99,19 @@ impl TokenSigner {
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
+        let public_keys = std::iter::once(active)
+            .chain(others)
+            .map(|key| PublicJwk {
+                kty: "OKP",
+                crv: "Ed25519",
+                x: key.public_x(),
+                kid: key.kid.clone(),
+                usage: "sig",
+                alg: "EdDSA",
+            })
+            .collect();
         Self {
+            public_keys,
             signing_kid: active.kid.clone(),
             signing_key: EncodingKey::from_ed_der(&active.private_pkcs8),
             verifying_keys,
@@ -116,6 +145,11 @@ impl TokenSigner {
             issued_at: now,
             expires_at: claims.exp,
         })
+    }
+
+    /// Every key tokens may be signed with, the signing key first.
+    pub fn public_keys(&self) -> &[PublicJwk] {
+        &self.public_keys
     }
 
     /// The claims of a genuine, unexpired token of the `expected` kind.

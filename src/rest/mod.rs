@@ -10,6 +10,7 @@
 // idiom; the size of the error side does not matter for a value built once per request.
 #![allow(clippy::result_large_err)]
 
+mod jwks;
 mod jwt_api;
 mod openapi;
 mod payload;
@@ -56,6 +57,7 @@ pub fn router(auth: Arc<Auth>) -> Router {
     }
     router
         .route("/api/openapi.json", get(openapi::document))
+        .route("/.well-known/jwks.json", get(jwks::document))
         .merge(crate::demo::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

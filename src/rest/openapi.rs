@@ -12,7 +12,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{jwt_api, token_api};
+use super::{jwks, jwt_api, token_api};
 
 /// `POST /api/create/`: the email may be left out.
 #[derive(ToSchema)]
@@ -84,6 +84,7 @@ pub struct WrappedErrorsBody {
         jwt_api::refresh,
         jwt_api::me,
         jwt_api::logout,
+        jwks::document,
     ),
     modifiers(&SecuritySchemes)
 )]
