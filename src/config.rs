@@ -83,6 +83,11 @@ pub struct Config {
     #[arg(long, env = "AUTHD_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
 
+    /// On SIGTERM/SIGINT, how long to let open requests finish (health already says
+    /// NOT_SERVING) before closing them.
+    #[arg(long, env = "AUTHD_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
+    pub shutdown_grace: i64,
+
     /// Log filter, in tracing's `EnvFilter` syntax (e.g. `info`, `authd=debug`).
     #[arg(long, env = "AUTHD_LOG", default_value = "info")]
     pub log: String,

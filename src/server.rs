@@ -31,10 +31,12 @@ use crate::{
     web,
 };
 
-/// Everything `run` serves: the core, and the browser origins allowed to call it.
+/// Everything `run` serves: the core, the browser origins allowed to call it, and how long
+/// shutdown waits for open requests.
 pub struct App {
     pub auth: Arc<Auth>,
     pub cors: Option<tower_http::cors::CorsLayer>,
+    pub shutdown_grace: Duration,
 }
 
 /// Opens (and migrates) the database and prepares the core.
@@ -42,7 +44,12 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
     let cors = web::cors(&config.cors_origins)?;
     let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
     let auth = Arc::new(Auth::new(store, config.auth_settings(), clock).await?);
-    Ok(App { auth, cors })
+    let shutdown_grace = Duration::from_secs(config.shutdown_grace.unsigned_abs());
+    Ok(App {
+        auth,
+        cors,
+        shutdown_grace,
+    })
 }
 
 /// Serves every service on `listener` until `shutdown` completes, then lets in-flight
@@ -52,10 +59,35 @@ pub async fn run(
     app: App,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let App { auth, cors } = app;
+    let App {
+        auth,
+        cors,
+        shutdown_grace,
+    } = app;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
+    let draining = health.clone();
     let monitor = tokio::spawn(watch_database(auth.clone(), health));
+
+    // On shutdown, tell load balancers first (health goes NOT_SERVING), then let in-flight
+    // requests finish, but not forever: a health Watch stream, for one, never ends.
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        for service in ["", AUTH_SERVICE_NAME] {
+            draining
+                .set_service_status(service, ServingStatus::NotServing)
+                .await;
+        }
+        tracing::info!("shutting down: health says NOT_SERVING while requests finish");
+        let _ = stopping.send(());
+    };
+    let grace_over = async move {
+        match stopped.await {
+            Ok(()) => tokio::time::sleep(shutdown_grace).await,
+            Err(_) => std::future::pending().await,
+        }
+    };
 
     // Each reflection version lists the other too, so every client sees every service.
     let reflection = |other_reflection: &'static [u8]| {
@@ -87,13 +119,18 @@ pub async fn run(
 
     // Unary RPCs are small writes: without TCP_NODELAY, Nagle's algorithm adds ~40 ms.
     let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let served = Server::builder()
+    let server = Server::builder()
         .accept_http1(true)
         .layer(tower::util::option_layer(cors))
         .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
-        .map_err(|e| Error::Internal(format!("server: {e}")));
+        .serve_with_incoming_shutdown(incoming, shutdown);
+    let served = tokio::select! {
+        served = server => served.map_err(|e| Error::Internal(format!("server: {e}"))),
+        () = grace_over => {
+            tracing::warn!(?shutdown_grace, "requests still open after the grace period; closing them");
+            Ok(())
+        }
+    };
     monitor.abort();
     served
 }

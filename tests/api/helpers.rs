@@ -68,6 +68,16 @@ impl TestApp {
         }
     }
 
+    /// Asks the server to shut down, as SIGTERM does, and waits for `run` to return.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.expect("server task");
+        }
+    }
+
     /// Stops the server gracefully and starts a new one on the same database file.
     pub async fn restart(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {

@@ -131,3 +131,29 @@ async fn oversized_requests_are_refused_without_harm() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn shutdown_tells_health_watchers_not_serving_and_does_not_wait_on_them_forever() {
+    let app = TestApp::spawn_with(&["--shutdown-grace", "1s"]).await;
+    let mut health = HealthClient::new(app.channel().await);
+    let request = HealthCheckRequest {
+        service: String::new(),
+    };
+    let mut watch = health.watch(request).await.unwrap().into_inner();
+    let first = watch.message().await.unwrap().unwrap();
+    assert_eq!(first.status, ServingStatus::Serving as i32);
+
+    let stopping = tokio::spawn(app.stop());
+    // A load balancer watching health hears NOT_SERVING while requests drain.
+    let next = tokio::time::timeout(std::time::Duration::from_secs(10), watch.message())
+        .await
+        .expect("watchers hear about the shutdown");
+    if let Ok(Some(update)) = next {
+        assert_eq!(update.status, ServingStatus::NotServing as i32);
+    }
+    // An open watch stream never ends by itself; shutdown must not wait for it forever.
+    tokio::time::timeout(std::time::Duration::from_secs(30), stopping)
+        .await
+        .expect("shutdown finishes despite an open watch stream")
+        .unwrap();
+}
