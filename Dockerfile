@@ -16,9 +16,10 @@ WORKDIR /src
 # not rebuild the world.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+RUN mkdir src benches && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && echo 'fn main() {}' > benches/core.rs \
     && cargo build --release --locked \
-    && rm -rf src
+    && rm -rf src benches
 
 COPY . .
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked
