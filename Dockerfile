@@ -2,9 +2,10 @@
 # runtime image, a non-root user, the SQLite file on a volume.
 #
 # There is no Docker engine on our build machines, so this file is not built in CI. Its
-# steps are deliberately the ones CI does prove: `cargo build --release --locked` from a
-# clean checkout (protoc comes from the protoc-bin-vendored crate, SQLite is compiled in),
-# then running the binary with AUTHD_* settings.
+# steps are deliberately the ones CI does prove (`.ci/container`): the dependency stage's
+# stub sources build, `cargo build --release --locked` works from a clean checkout (protoc
+# comes from the protoc-bin-vendored crate, SQLite is compiled in), and the binary serves
+# with these AUTHD_* settings and its database in a volume-like directory.
 #
 #   docker build -t authd .
 #   docker run -p 50051:50051 -v authd-data:/var/lib/authd authd
