@@ -94,7 +94,7 @@ pub enum Error {
     InvalidToken,
     /// The database cannot be reached or is overloaded; retrying later may work.
     #[error("service unavailable")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(String),
     /// A fault inside authd. The cause is logged once and never sent to the client.
     #[error("internal error")]
     Internal(String),
@@ -161,11 +161,11 @@ impl From<sqlx::Error> for Error {
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Error::Unavailable(error),
+            | sqlx::Error::WorkerCrashed => Error::Unavailable(error.to_string()),
             sqlx::Error::Database(ref db)
                 if is_sqlite_busy(db.as_ref()) || is_postgres_unavailable(db.as_ref()) =>
             {
-                Error::Unavailable(error)
+                Error::Unavailable(error.to_string())
             }
             other => Error::Internal(other.to_string()),
         }

@@ -146,10 +146,7 @@ async fn watch_database(auth: Arc<Auth>, health: HealthReporter) {
     let mut serving = true;
     loop {
         tokio::time::sleep(HEALTH_INTERVAL).await;
-        let ready = matches!(
-            tokio::time::timeout(HEALTH_INTERVAL * 2, auth.ready()).await,
-            Ok(Ok(()))
-        );
+        let ready = auth.check_database(HEALTH_INTERVAL * 2).await;
         if ready == serving {
             continue;
         }

@@ -81,9 +81,15 @@ impl Auth {
         self.signer.public_keys()
     }
 
-    /// Whether the database answers: what health checks report.
-    pub async fn ready(&self) -> Result<(), Error> {
-        self.store.ping().await
+    /// Whether the database answers within `limit`: what health checks report. While it
+    /// does not, requests fail at once as UNAVAILABLE rather than each waiting for it.
+    pub async fn check_database(&self, limit: std::time::Duration) -> bool {
+        let reachable = matches!(
+            tokio::time::timeout(limit, self.store.ping()).await,
+            Ok(Ok(()))
+        );
+        self.store.mark_reachable(reachable);
+        reachable
     }
 
     fn now(&self) -> i64 {

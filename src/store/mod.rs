@@ -11,28 +11,34 @@
 //! native pool; only connecting and migrating differ (`sqlite.rs`, `postgres.rs`). The core
 //! only ever sees [`Store`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use sqlx::{PgPool, SqlitePool};
 
 use crate::error::Error;
 
-/// Runs `$body` with `$db` bound to the pool that takes writes, once per backend.
+/// Runs `$body` with `$db` bound to the pool that takes writes, once per backend; fails at
+/// once with UNAVAILABLE while the database is known to be down.
 macro_rules! on_writer {
-    ($store:expr, $db:ident => $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite { writer: $db, .. } => $body,
-            $crate::store::Store::Postgres { pool: $db } => $body,
+    ($store:expr, $db:ident => $body:expr) => {{
+        $store.refuse_if_down()?;
+        match &$store.pools {
+            $crate::store::Pools::Sqlite { writer: $db, .. } => $body,
+            $crate::store::Pools::Postgres { pool: $db } => $body,
         }
-    };
+    }};
 }
 
-/// Runs `$body` with `$db` bound to the pool for reads, once per backend.
+/// Runs `$body` with `$db` bound to the pool for reads, once per backend; fails at once with
+/// UNAVAILABLE while the database is known to be down.
 macro_rules! on_reader {
-    ($store:expr, $db:ident => $body:expr) => {
-        match $store {
-            $crate::store::Store::Sqlite { reader: $db, .. } => $body,
-            $crate::store::Store::Postgres { pool: $db } => $body,
+    ($store:expr, $db:ident => $body:expr) => {{
+        $store.refuse_if_down()?;
+        match &$store.pools {
+            $crate::store::Pools::Sqlite { reader: $db, .. } => $body,
+            $crate::store::Pools::Postgres { pool: $db } => $body,
         }
-    };
+    }};
 }
 
 mod keys;
@@ -105,8 +111,17 @@ pub enum Rotation {
     Rejected,
 }
 
-/// The database in use, with pools sized to its engine.
-pub enum Store {
+/// The database in use: its pools, and whether it is known to be down.
+pub struct Store {
+    pools: Pools,
+    /// Set while health checks find the database unreachable. Requests then fail at once
+    /// instead of each waiting out the pool's acquire timeout; the next successful check
+    /// clears it (health checks run every second).
+    down: AtomicBool,
+}
+
+/// The pools, sized to the engine.
+pub enum Pools {
     /// SQLite allows one writer at a time: writes queue for a single connection (instead of
     /// failing with SQLITE_BUSY) while WAL lets several readers run beside it.
     Sqlite {
@@ -127,22 +142,47 @@ pub struct PoolSettings {
 impl Store {
     /// Opens the database named by `url` (creating a SQLite file if needed) and migrates it.
     pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, Error> {
-        if url.starts_with("sqlite:") {
-            sqlite::connect(url).await
+        let pools = if url.starts_with("sqlite:") {
+            sqlite::connect(url).await?
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            postgres::connect(url, pool).await
+            postgres::connect(url, pool).await?
         } else {
-            Err(Error::Internal(
+            return Err(Error::Internal(
                 "unsupported database URL scheme (expected sqlite:// or postgres://)".into(),
-            ))
-        }
+            ));
+        };
+        Ok(Self {
+            pools,
+            down: AtomicBool::new(false),
+        })
     }
 
-    /// Whether the database answers, for health checks.
+    /// Whether the database answers, for health checks. Runs even while the store is
+    /// marked down: it is how an outage is found to be over.
     pub async fn ping(&self) -> Result<(), Error> {
-        on_reader!(self, db => {
-            sqlx::query("SELECT 1").execute(db).await?;
-        });
+        match &self.pools {
+            Pools::Sqlite { reader, .. } => {
+                sqlx::query("SELECT 1").execute(reader).await?;
+            }
+            Pools::Postgres { pool } => {
+                sqlx::query("SELECT 1").execute(pool).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Records what the last health check found: while down, requests are refused at once
+    /// instead of each waiting out the pool's acquire timeout.
+    pub fn mark_reachable(&self, reachable: bool) {
+        self.down.store(!reachable, Ordering::Relaxed);
+    }
+
+    fn refuse_if_down(&self) -> Result<(), Error> {
+        if self.down.load(Ordering::Relaxed) {
+            return Err(Error::Unavailable(
+                "the last health check could not reach the database".into(),
+            ));
+        }
         Ok(())
     }
 }

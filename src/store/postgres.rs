@@ -9,12 +9,12 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-use super::{PoolSettings, Store};
+use super::{PoolSettings, Pools};
 use crate::error::Error;
 
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
-pub async fn connect(url: &str, settings: PoolSettings) -> Result<Store, Error> {
+pub async fn connect(url: &str, settings: PoolSettings) -> Result<Pools, Error> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| Error::Internal(format!("database URL: {e}")))?
         .application_name("authd");
@@ -29,5 +29,5 @@ pub async fn connect(url: &str, settings: PoolSettings) -> Result<Store, Error> 
         .run(&pool)
         .await
         .map_err(|e| Error::Internal(format!("migrating the database: {e}")))?;
-    Ok(Store::Postgres { pool })
+    Ok(Pools::Postgres { pool })
 }

@@ -7,7 +7,7 @@ use std::{str::FromStr, time::Duration};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::Store;
+use super::Pools;
 use crate::error::Error;
 
 /// Readers beyond this add nothing on a small machine; each holds a page cache.
@@ -15,7 +15,7 @@ const MAX_READERS: u32 = 8;
 /// How long a request waits for a connection before it is told the service is busy.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn connect(url: &str) -> Result<Store, Error> {
+pub async fn connect(url: &str) -> Result<Pools, Error> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::Internal(format!("database URL: {e}")))?
         .create_if_missing(true)
@@ -40,5 +40,5 @@ pub async fn connect(url: &str) -> Result<Store, Error> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options.read_only(true))
         .await?;
-    Ok(Store::Sqlite { writer, reader })
+    Ok(Pools::Sqlite { writer, reader })
 }
