@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use authd::auth::{
     hashing::{HashParams, Hasher},
-    keys::KeyPair,
-    tokens::{TokenKind, TokenSettings, TokenSigner},
+    model::{KeyPair, TokenKind},
+    tokens::{TokenSettings, TokenSigner},
 };
 
 fn measure(name: &str, budget: Duration, mut operation: impl FnMut()) {

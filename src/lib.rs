@@ -18,13 +18,13 @@
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod grpc;
 pub mod rest;
 pub mod server;
 pub mod store;
-pub mod web;
 
 /// Generated from `proto/auth/v1/auth.proto`, the public contract.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

@@ -28,7 +28,6 @@ use crate::{
     pb::{self, auth_service_server::AuthServiceServer},
     rest,
     store::Store,
-    web,
 };
 
 /// Everything `run` serves: the core, the browser origins allowed to call it, and how long
@@ -41,8 +40,9 @@ pub struct App {
 
 /// Opens (and migrates) the database and prepares the core.
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error> {
-    let cors = web::cors(&config.cors_origins)?;
+    let cors = crate::cors::layer(&config.cors_origins)?;
     let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
+    tracing::info!(engine = %store.engine_version().await?, "database ready");
     let auth = Arc::new(Auth::new(store, config.auth_settings(), clock).await?);
     let shutdown_grace = Duration::from_secs(config.shutdown_grace.unsigned_abs());
     Ok(App {
@@ -111,7 +111,7 @@ pub async fn run(
     // gRPC services join the REST router as routes of their own, so HTTP/1.1 JSON and
     // HTTP/2 gRPC share the port; the REST fallback answers everything else.
     let grpc_web = GrpcWebLayer::new();
-    let routes = Routes::from(rest::router(auth))
+    let routes = Routes::from(rest::router(auth)?)
         .add_service(grpc_web.layer(health_service))
         .add_service(grpc_web.layer(reflection_v1))
         .add_service(grpc_web.layer(reflection_v1alpha))

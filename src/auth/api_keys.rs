@@ -7,34 +7,30 @@
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use super::{Auth, fields::Input, tokens::random_hex};
-use crate::{error::Error, store::UserRecord};
+use super::{Auth, Context, fields::Input, model::User, tokens::random_hex};
+use crate::error::Error;
 
 impl Auth {
     /// Checks the username and password and issues a new API key for that user.
-    #[instrument(skip_all, fields(user_id))]
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
     pub async fn create_api_key(
         &self,
+        ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<String, Error> {
         let user = self.authenticate(username, password).await?;
         let key = random_hex::<20>()?;
-        let now = self.now();
-        let expires_at = self.api_key_lifetime.map(|lifetime| now + lifetime);
+        let expires_at = self.api_key_lifetime.map(|lifetime| ctx.now + lifetime);
         self.store
-            .insert_api_key(&key_hash(&key), user.id, now, expires_at)
+            .insert_api_key(&key_hash(&key), user.id, ctx.now, expires_at)
             .await?;
         tracing::info!("API key issued");
         Ok(key)
     }
 
     /// The active owner of a live API key.
-    pub(super) async fn api_key_user(
-        &self,
-        key: &str,
-        now: i64,
-    ) -> Result<Option<UserRecord>, Error> {
+    pub(super) async fn api_key_user(&self, key: &str, now: i64) -> Result<Option<User>, Error> {
         self.store.api_key_user(&key_hash(key), now).await
     }
 }

@@ -5,7 +5,7 @@
 //! disagree about what counts as "no credentials" and what counts as "bad credentials".
 //! Two schemes are read: `Bearer <access JWT>` and DRF's `Token <API key>`.
 
-use crate::error::Error;
+use crate::error::{Error, MalformedHeader};
 
 /// Credentials in a scheme authd reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,24 +16,39 @@ pub enum Credentials<'a> {
     ApiKey(&'a str),
 }
 
-/// How an `Authorization` value in a known scheme was malformed.
+/// Which `Authorization` schemes an endpoint reads. A value in any other scheme counts as
+/// no credentials at all, so the client is asked for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MalformedHeader {
-    /// The scheme with nothing after it (`Token`).
-    NoCredentials,
-    /// More than one value after the scheme (`Token a b`).
-    ContainsSpaces,
+pub enum AcceptedSchemes {
+    /// `Bearer <access JWT>` or DRF's `Token <API key>`: what every endpoint reads today,
+    /// so one credential works over gRPC and on both Django APIs.
+    BearerOrApiKey,
+    /// `Bearer <access JWT>` only.
+    BearerOnly,
 }
 
-/// Parses an `Authorization` value. A missing value or an unknown scheme means no
-/// credentials (so a client can be asked for them); a known scheme with no token, or with
-/// spaces in it, is a malformed header. The scheme keyword is case-insensitive.
-pub fn parse_authorization(value: Option<&str>) -> Result<Credentials<'_>, Error> {
+impl AcceptedSchemes {
+    fn reads_api_keys(self) -> bool {
+        match self {
+            AcceptedSchemes::BearerOrApiKey => true,
+            AcceptedSchemes::BearerOnly => false,
+        }
+    }
+}
+
+/// Parses an `Authorization` value. A missing value or a scheme the endpoint does not read
+/// means no credentials (so a client can be asked for them); a read scheme with no token,
+/// or with spaces in it, is a malformed header. The scheme keyword is case-insensitive.
+pub fn parse_authorization(
+    value: Option<&str>,
+    accepted: AcceptedSchemes,
+) -> Result<Credentials<'_>, Error> {
     let value = value.ok_or(Error::MissingCredentials)?;
     let mut parts = value.split_whitespace();
     let scheme = parts.next().ok_or(Error::MissingCredentials)?;
     let is_bearer = scheme.eq_ignore_ascii_case("bearer");
-    if !is_bearer && !scheme.eq_ignore_ascii_case("token") {
+    let is_api_key = accepted.reads_api_keys() && scheme.eq_ignore_ascii_case("token");
+    if !is_bearer && !is_api_key {
         return Err(Error::MissingCredentials);
     }
     match (parts.next(), parts.next()) {
@@ -48,17 +63,32 @@ pub fn parse_authorization(value: Option<&str>) -> Result<Credentials<'_>, Error
 mod tests {
     use super::*;
 
+    const BOTH: AcceptedSchemes = AcceptedSchemes::BearerOrApiKey;
+
+    #[test]
+    fn bearer_only_endpoints_ask_for_credentials_when_sent_a_key() {
+        let bearer_only = AcceptedSchemes::BearerOnly;
+        assert_eq!(
+            parse_authorization(Some("Bearer abc"), bearer_only).unwrap(),
+            Credentials::Bearer("abc")
+        );
+        assert!(matches!(
+            parse_authorization(Some("Token abc"), bearer_only),
+            Err(Error::MissingCredentials)
+        ));
+    }
+
     #[test]
     fn both_schemes_in_any_case() {
         for header in ["Bearer abc", "bearer abc", "BEARER  abc "] {
             assert!(matches!(
-                parse_authorization(Some(header)),
+                parse_authorization(Some(header), BOTH),
                 Ok(Credentials::Bearer("abc"))
             ));
         }
         for header in ["Token abc", "token abc", "TOKEN abc"] {
             assert!(matches!(
-                parse_authorization(Some(header)),
+                parse_authorization(Some(header), BOTH),
                 Ok(Credentials::ApiKey("abc"))
             ));
         }
@@ -74,7 +104,7 @@ mod tests {
             Some("Bearerabc"),
         ] {
             assert!(matches!(
-                parse_authorization(header),
+                parse_authorization(header, BOTH),
                 Err(Error::MissingCredentials)
             ));
         }
@@ -84,13 +114,13 @@ mod tests {
     fn empty_or_spaced_credentials_are_malformed() {
         for header in ["Bearer", "Token   "] {
             assert!(matches!(
-                parse_authorization(Some(header)),
+                parse_authorization(Some(header), BOTH),
                 Err(Error::MalformedCredentials(MalformedHeader::NoCredentials))
             ));
         }
         for header in ["Bearer a b", "Token a b"] {
             assert!(matches!(
-                parse_authorization(Some(header)),
+                parse_authorization(Some(header), BOTH),
                 Err(Error::MalformedCredentials(MalformedHeader::ContainsSpaces))
             ));
         }

@@ -6,6 +6,8 @@
 //! Password *strength* (Django's four validators) needs the username and email too, so it
 //! lives in `password_policy.rs`; here a password only has to be present and short enough.
 
+use crate::error::{Error, Field, FieldErrors};
+
 /// One field of a request as a transport received it, before any rule is applied.
 ///
 /// gRPC can only say `Missing` or `Text` (an empty proto3 string counts as missing); the REST
@@ -55,14 +57,11 @@ fn text<'a>(input: Input<'a>, trim: bool) -> Result<&'a str, Vec<String>> {
 }
 
 /// A required string field with no other rule (a token in a request body, say).
-pub fn required_text<'a>(
-    field: &'static str,
-    input: Input<'a>,
-) -> Result<&'a str, crate::error::Error> {
+pub fn required_text(field: Field, input: Input<'_>) -> Result<&str, Error> {
     text(input, false).map_err(|messages| {
-        let mut errors = crate::error::FieldErrors::new();
+        let mut errors = FieldErrors::new();
         errors.extend(field, messages);
-        crate::error::Error::InvalidInput(errors)
+        Error::InvalidInput(errors)
     })
 }
 

@@ -9,26 +9,8 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use sha2::{Digest, Sha256};
 
+use super::model::KeyPair;
 use crate::error::Error;
-
-/// A signing key as stored: the private key as PKCS#8 DER, the raw 32-byte public key.
-#[derive(Clone)]
-pub struct KeyPair {
-    pub kid: String,
-    pub private_pkcs8: Vec<u8>,
-    pub public_key: Vec<u8>,
-    pub created_at: i64,
-}
-
-impl std::fmt::Debug for KeyPair {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyPair")
-            .field("kid", &self.kid)
-            .field("private_pkcs8", &"<redacted>")
-            .field("created_at", &self.created_at)
-            .finish()
-    }
-}
 
 impl KeyPair {
     /// A fresh random key pair.
@@ -49,11 +31,6 @@ impl KeyPair {
             created_at: now,
         })
     }
-
-    /// The public key as a JWK `x` value (base64url, no padding).
-    pub fn public_x(&self) -> String {
-        URL_SAFE_NO_PAD.encode(&self.public_key)
-    }
 }
 
 /// RFC 7638 thumbprint of an Ed25519 public key: SHA-256 over the canonical JWK members.
@@ -68,22 +45,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn generated_keys_are_distinct_and_named_by_thumbprint() -> Result<(), Error> {
-        let a = KeyPair::generate(1)?;
-        let b = KeyPair::generate(1)?;
+    fn generated_keys_are_distinct_and_named_by_thumbprint() {
+        let a = KeyPair::generate(1).unwrap();
+        let b = KeyPair::generate(1).unwrap();
         assert_ne!(a.kid, b.kid);
         assert_eq!(a.public_key.len(), 32);
         assert_eq!(a.kid, thumbprint(&a.public_key));
         assert_eq!(a.kid.len(), 43); // 32 bytes, base64url without padding
         assert!(!format!("{a:?}").contains(&format!("{:?}", a.private_pkcs8)));
-        Ok(())
     }
 
     #[test]
     fn thumbprint_matches_rfc_8037_example() {
         // RFC 8037 appendix A.3: the thumbprint of the example Ed25519 public key.
         let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
-        let public_key = URL_SAFE_NO_PAD.decode(x).unwrap_or_default();
+        let public_key = URL_SAFE_NO_PAD.decode(x).unwrap();
         assert_eq!(
             thumbprint(&public_key),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"

@@ -1,16 +1,26 @@
 //! The core of authd: register, login, refresh, logout and "who am I".
 //!
 //! Every business rule lives here and nowhere else: field validation, password policy,
-//! hashing, token issue and verification, session liveness. Transports (gRPC today, REST
-//! and grpc-web next) decode their input into [`fields::Input`]s, call one method of
-//! [`Auth`], and encode the result or the [`Error`]. Nothing in this module knows about
-//! tonic, HTTP or protobuf; time comes from an injected [`Clock`].
+//! hashing, token issue and verification, session liveness. Transports (gRPC, grpc-web and
+//! the REST gateway) build a [`Context`] for the request, decode their input into
+//! [`fields::Input`]s, call one method of [`Auth`], and encode the result or the [`Error`].
+//! Where transports differ in policy (whether an email is required, which `Authorization`
+//! schemes are read), the adapter picks a named value ([`EmailRule`],
+//! [`AcceptedSchemes`]); the core never sees a wire field name. Nothing in this module
+//! knows about tonic, HTTP or protobuf; time comes from an injected [`Clock`].
+//!
+//! The core talks to storage through the concrete [`Store`], not a trait: its two engines
+//! already share one body per method, and what the next layers need (a cache of verified
+//! signatures, coalesced liveness reads) sits in front of the signer or inside the store,
+//! not between the two.
 
 pub mod api_keys;
+pub mod context;
 pub mod credentials;
 pub mod fields;
 pub mod hashing;
 pub mod keys;
+pub mod model;
 pub mod password_policy;
 pub mod tokens;
 
@@ -21,12 +31,13 @@ use std::sync::Arc;
 
 use crate::{clock::Clock, error::Error, store::Store};
 use hashing::{HashParams, Hasher};
-use keys::KeyPair;
+use model::{KeyPair, VerificationKey};
 use password_policy::PasswordPolicy;
 use tokens::{TokenSettings, TokenSigner};
 
-pub use register::Registration;
-pub use sessions::{Revoked, Session};
+pub use context::{Caller, Context};
+pub use credentials::AcceptedSchemes;
+pub use register::{EmailRule, Registration};
 
 /// How the core is tuned; built from the command line by `server`.
 #[derive(Debug, Clone)]
@@ -76,8 +87,13 @@ impl Auth {
         })
     }
 
+    /// The context of one request, stamped with the current time.
+    pub fn context(&self, caller: Caller<'_>) -> Context {
+        Context::new(self.clock.now(), caller)
+    }
+
     /// The public keys that verify authd's tokens (published as a JWKS).
-    pub fn public_keys(&self) -> &[tokens::PublicJwk] {
+    pub fn public_keys(&self) -> &[VerificationKey] {
         self.signer.public_keys()
     }
 
@@ -90,9 +106,5 @@ impl Auth {
         );
         self.store.mark_reachable(reachable);
         reachable
-    }
-
-    fn now(&self) -> i64 {
-        self.clock.now()
     }
 }

@@ -8,16 +8,23 @@
 use tracing::instrument;
 
 use super::{
-    Auth,
+    Auth, Context,
     fields::{Email, Input, Password, Username},
+    model::{Inserted, NewUser, UniqueField, User},
 };
-use crate::{
-    error::{Error, FieldErrors},
-    store::{Inserted, NewUser, UniqueField, UserRecord},
-};
+use crate::error::{Error, Field, FieldErrors};
 
 pub const DUPLICATE_USERNAME: &str = "A user with that username already exists.";
 pub const DUPLICATE_EMAIL: &str = "A user with that email already exists.";
+
+/// Whether a registration must carry an email: a policy each endpoint picks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailRule {
+    /// gRPC `Register` and the JWT API's `/auth/register/`.
+    Required,
+    /// Missing or blank means none, as the DRF token API's `/api/create/` has it.
+    Optional,
+}
 
 /// A registration request as received, before validation.
 #[derive(Debug, Clone, Copy)]
@@ -25,27 +32,25 @@ pub struct Registration<'a> {
     pub username: Input<'a>,
     pub email: Input<'a>,
     pub password: Input<'a>,
-    /// gRPC and seed 2 require an email; seed 1's `/api/create/` does not.
-    pub email_required: bool,
+    pub email_rule: EmailRule,
 }
 
 impl Auth {
-    #[instrument(skip_all, fields(user_id))]
-    pub async fn register(&self, form: Registration<'_>) -> Result<UserRecord, Error> {
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
+    pub async fn register(&self, ctx: &Context, form: Registration<'_>) -> Result<User, Error> {
         let mut errors = FieldErrors::new();
         let username = Username::parse(form.username)
-            .map_err(|messages| errors.extend("username", messages))
+            .map_err(|messages| errors.extend(Field::Username, messages))
             .ok();
-        let email = if form.email_required {
-            Email::parse(form.email).map(Some)
-        } else {
-            Email::parse_optional(form.email)
+        let email = match form.email_rule {
+            EmailRule::Required => Email::parse(form.email).map(Some),
+            EmailRule::Optional => Email::parse_optional(form.email),
         }
-        .map_err(|messages| errors.extend("email", messages))
+        .map_err(|messages| errors.extend(Field::Email, messages))
         .ok()
         .flatten();
         let password = Password::parse(form.password)
-            .map_err(|messages| errors.extend("password", messages))
+            .map_err(|messages| errors.extend(Field::Password, messages))
             .ok();
 
         // Similarity is judged against what was sent even when it failed its own rules.
@@ -58,7 +63,7 @@ impl Auth {
             let violations = self
                 .policy
                 .violations(password.expose(), raw_username, email_text);
-            errors.extend("password", violations.into_iter().map(String::from));
+            errors.extend(Field::Password, violations.into_iter().map(String::from));
         }
 
         let username_key = username.as_ref().map(Username::key);
@@ -90,7 +95,7 @@ impl Auth {
             email: email.as_ref().map(Email::as_str),
             email_key: email_key.as_deref(),
             password_hash: &password_hash,
-            created_at: self.now(),
+            created_at: ctx.now,
         };
         match self.store.insert_user(&new_user).await? {
             Inserted::User(user) => {
@@ -107,8 +112,8 @@ fn duplicates(taken: &[UniqueField]) -> FieldErrors {
     let mut errors = FieldErrors::new();
     for field in taken {
         match field {
-            UniqueField::Username => errors.add("username", DUPLICATE_USERNAME),
-            UniqueField::Email => errors.add("email", DUPLICATE_EMAIL),
+            UniqueField::Username => errors.add(Field::Username, DUPLICATE_USERNAME),
+            UniqueField::Email => errors.add(Field::Email, DUPLICATE_EMAIL),
         }
     }
     errors

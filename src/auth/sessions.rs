@@ -8,43 +8,26 @@
 use tracing::instrument;
 
 use super::{
-    Auth,
+    AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
     fields::{Input, Password, login_username, required_text},
-    tokens::{IssuedToken, TokenKind},
+    model::{Revoked, Rotation, TokenKind, TokenPair, User},
 };
-use crate::{
-    error::{Error, FieldErrors},
-    store::{Rotation, UserRecord},
-};
-
-/// A session's current token pair, as handed to the client.
-pub struct Session {
-    pub access: IssuedToken,
-    pub refresh: IssuedToken,
-}
-
-/// What `revoke_all` ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Revoked {
-    pub sessions: u64,
-    pub api_keys: u64,
-}
+use crate::error::{Error, Field, FieldErrors};
 
 impl Auth {
-    #[instrument(skip_all, fields(user_id))]
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
     pub async fn login(
         &self,
+        ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
-    ) -> Result<(UserRecord, Session), Error> {
+    ) -> Result<(User, TokenPair), Error> {
         let user = self.authenticate(username, password).await?;
-        let session = self.issue_pair(user.id)?;
-        self.store
-            .start_session(user.id, &session.access, &session.refresh)
-            .await?;
+        let pair = self.issue_pair(ctx, user.id)?;
+        self.store.start_session(user.id, &pair).await?;
         tracing::info!("session started");
-        Ok((user, session))
+        Ok((user, pair))
     }
 
     /// Checks a username and password: the user, or `InvalidCredentials` after the same
@@ -53,67 +36,63 @@ impl Auth {
         &self,
         username: Input<'_>,
         password: Input<'_>,
-    ) -> Result<UserRecord, Error> {
+    ) -> Result<User, Error> {
         let mut errors = FieldErrors::new();
         let username_key = login_username(username)
-            .map_err(|messages| errors.extend("username", messages))
+            .map_err(|messages| errors.extend(Field::Username, messages))
             .ok();
         let password = Password::parse_for_login(password)
-            .map_err(|messages| errors.extend("password", messages))
+            .map_err(|messages| errors.extend(Field::Password, messages))
             .ok();
         errors.into_result()?;
         let (Some(username_key), Some(password)) = (username_key, password) else {
             return Err(Error::Internal("validated fields missing".into()));
         };
 
-        let stored = self.store.credentials(&username_key).await?;
+        let stored = self.store.password_record(&username_key).await?;
         let live_hash = stored
             .as_ref()
-            .filter(|credentials| credentials.is_active)
-            .map(|credentials| credentials.password_hash.as_str());
+            .filter(|record| record.is_active)
+            .map(|record| record.password_hash.as_str());
         if !self.hasher.verify(password.expose(), live_hash).await? {
             tracing::info!("login refused");
             return Err(Error::InvalidCredentials);
         }
         let user = stored
-            .map(|credentials| credentials.user)
+            .map(|record| record.user)
             .ok_or(Error::InvalidCredentials)?;
         tracing::Span::current().record("user_id", user.id);
         Ok(user)
     }
 
-    /// Spends `refresh_token` (sent in the transport's field named `field`) for a new pair.
-    #[instrument(skip_all, fields(user_id))]
-    pub async fn refresh(&self, field: &'static str, token: Input<'_>) -> Result<Session, Error> {
-        let token = required_text(field, token)?;
-        let now = self.now();
-        let claims = self.signer.verify(token, TokenKind::Refresh, now)?;
+    /// Spends `refresh_token` for a new pair.
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
+    pub async fn refresh(
+        &self,
+        ctx: &Context,
+        refresh_token: Input<'_>,
+    ) -> Result<TokenPair, Error> {
+        let token = required_text(Field::RefreshToken, refresh_token)?;
+        let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
-        let session = self.issue_pair(claims.user_id)?;
+        let pair = self.issue_pair(ctx, claims.user_id)?;
         let rotation = self
             .store
-            .rotate_refresh(
-                &claims.jti,
-                claims.user_id,
-                now,
-                &session.access,
-                &session.refresh,
-            )
+            .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair)
             .await?;
         match rotation {
-            Rotation::Rotated => Ok(session),
+            Rotation::Rotated => Ok(pair),
             Rotation::Reused | Rotation::Rejected => Err(Error::InvalidToken),
         }
     }
 
     /// Ends the session of `refresh_token`; its tokens stop working at once.
-    #[instrument(skip_all, fields(user_id))]
-    pub async fn logout(&self, field: &'static str, token: Input<'_>) -> Result<(), Error> {
-        let token = required_text(field, token)?;
-        let now = self.now();
-        let claims = self.signer.verify(token, TokenKind::Refresh, now)?;
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
+    pub async fn logout(&self, ctx: &Context, refresh_token: Input<'_>) -> Result<(), Error> {
+        let token = required_text(Field::RefreshToken, refresh_token)?;
+        let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
-        if self.store.end_session(&claims.jti, now).await? {
+        if self.store.end_session(&claims.jti, ctx.now).await? {
             tracing::info!("session ended");
             Ok(())
         } else {
@@ -121,17 +100,21 @@ impl Auth {
         }
     }
 
-    /// The user behind an `Authorization` value (`Bearer <access JWT>` or
-    /// `Token <API key>`), if its token and session (or key) are live.
-    #[instrument(skip_all, fields(user_id))]
-    pub async fn me(&self, authorization: Option<&str>) -> Result<UserRecord, Error> {
-        let now = self.now();
-        let user = match parse_authorization(authorization)? {
+    /// The user behind an `Authorization` value in one of the `accepted` schemes
+    /// (`Bearer <access JWT>`, `Token <API key>`), if its token and session (or key) are live.
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
+    pub async fn me(
+        &self,
+        ctx: &Context,
+        authorization: Option<&str>,
+        accepted: AcceptedSchemes,
+    ) -> Result<User, Error> {
+        let user = match parse_authorization(authorization, accepted)? {
             Credentials::Bearer(token) => {
-                let claims = self.signer.verify(token, TokenKind::Access, now)?;
-                self.store.session_user(&claims.jti, now).await?
+                let claims = self.signer.verify(token, TokenKind::Access, ctx.now)?;
+                self.store.session_user(&claims.jti, ctx.now).await?
             }
-            Credentials::ApiKey(key) => self.api_key_user(key, now).await?,
+            Credentials::ApiKey(key) => self.api_key_user(key, ctx.now).await?,
         };
         let user = user.ok_or(Error::InvalidToken)?;
         tracing::Span::current().record("user_id", user.id);
@@ -139,20 +122,28 @@ impl Auth {
     }
 
     /// Ends every session and API key of the caller behind `authorization`.
-    #[instrument(skip_all, fields(user_id))]
-    pub async fn revoke_all(&self, authorization: Option<&str>) -> Result<Revoked, Error> {
-        let user = self.me(authorization).await?;
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
+    pub async fn revoke_all(
+        &self,
+        ctx: &Context,
+        authorization: Option<&str>,
+        accepted: AcceptedSchemes,
+    ) -> Result<Revoked, Error> {
+        let user = self.me(ctx, authorization, accepted).await?;
         tracing::Span::current().record("user_id", user.id);
-        let (sessions, api_keys) = self.store.revoke_all(user.id, self.now()).await?;
-        tracing::info!(sessions, api_keys, "revoked everything");
-        Ok(Revoked { sessions, api_keys })
+        let revoked = self.store.revoke_all(user.id, ctx.now).await?;
+        tracing::info!(
+            sessions = revoked.sessions,
+            api_keys = revoked.api_keys,
+            "revoked everything"
+        );
+        Ok(revoked)
     }
 
-    fn issue_pair(&self, user_id: i64) -> Result<Session, Error> {
-        let now = self.now();
-        Ok(Session {
-            access: self.signer.issue(TokenKind::Access, user_id, now)?,
-            refresh: self.signer.issue(TokenKind::Refresh, user_id, now)?,
+    fn issue_pair(&self, ctx: &Context, user_id: i64) -> Result<TokenPair, Error> {
+        Ok(TokenPair {
+            access: self.signer.issue(TokenKind::Access, user_id, ctx.now)?,
+            refresh: self.signer.issue(TokenKind::Refresh, user_id, ctx.now)?,
         })
     }
 }

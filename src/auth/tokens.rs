@@ -11,24 +11,8 @@ use std::collections::HashMap;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::keys::KeyPair;
+use super::model::{IssuedToken, KeyPair, TokenKind, VerificationKey};
 use crate::error::Error;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    Access,
-    Refresh,
-}
-
-impl TokenKind {
-    /// simplejwt's `token_type` claim value, also the `kind` column in the database.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-        }
-    }
-}
 
 /// The claims authd puts in every token (simplejwt's names, so Django services read them).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -42,16 +26,6 @@ pub struct Claims {
     pub aud: String,
 }
 
-/// A signed token and the facts the database records about it (never the token itself).
-#[derive(Clone)]
-pub struct IssuedToken {
-    pub token: String,
-    pub jti: String,
-    pub kind: TokenKind,
-    pub issued_at: i64,
-    pub expires_at: i64,
-}
-
 /// Issuer and audience names, and how long each kind of token lives (seconds).
 #[derive(Debug, Clone)]
 pub struct TokenSettings {
@@ -61,25 +35,9 @@ pub struct TokenSettings {
     pub refresh_lifetime: i64,
 }
 
-/// A verification key as a JSON Web Key (RFC 8037), for other services to check tokens.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct PublicJwk {
-    /// Always `OKP`.
-    pub kty: &'static str,
-    /// Always `Ed25519`.
-    pub crv: &'static str,
-    /// The public key, base64url without padding.
-    pub x: String,
-    /// The `kid` tokens signed with this key carry (its RFC 7638 thumbprint).
-    pub kid: String,
-    #[serde(rename = "use")]
-    pub usage: &'static str,
-    pub alg: &'static str,
-}
-
 pub struct TokenSigner {
     settings: TokenSettings,
-    public_keys: Vec<PublicJwk>,
+    public_keys: Vec<VerificationKey>,
     signing_kid: String,
     signing_key: EncodingKey,
     verifying_keys: HashMap<String, DecodingKey>,
@@ -101,13 +59,10 @@ impl TokenSigner {
         validation.set_audience(&[&settings.audience]);
         let public_keys = std::iter::once(active)
             .chain(others)
-            .map(|key| PublicJwk {
-                kty: "OKP",
-                crv: "Ed25519",
-                x: key.public_x(),
+            .map(|key| VerificationKey {
                 kid: key.kid.clone(),
-                usage: "sig",
-                alg: "EdDSA",
+                algorithm: "EdDSA",
+                public_key: key.public_key.clone(),
             })
             .collect();
         Self {
@@ -148,7 +103,7 @@ impl TokenSigner {
     }
 
     /// Every key tokens may be signed with, the signing key first.
-    pub fn public_keys(&self) -> &[PublicJwk] {
+    pub fn public_keys(&self) -> &[VerificationKey] {
         &self.public_keys
     }
 

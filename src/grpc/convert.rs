@@ -1,36 +1,71 @@
-//! Core values to protobuf messages, and the one mapping of [`Error`] to `tonic::Status`.
+//! Core values to protobuf messages, request metadata to a [`Caller`], and the one mapping
+//! of [`Error`] to `tonic::Status`.
 
 use prost_types::Timestamp;
-use tonic::Status;
+use tonic::{Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
-    auth::Session,
-    error::Error,
-    pb::{TokenPair, User},
-    store::UserRecord,
+    auth::{
+        Caller,
+        model::{TokenPair, User},
+    },
+    error::{Error, Field, FieldErrors},
+    pb,
 };
 
 fn timestamp(seconds: i64) -> Option<Timestamp> {
     Some(Timestamp { seconds, nanos: 0 })
 }
 
-pub fn user(record: UserRecord) -> User {
-    User {
-        id: record.id,
-        username: record.username,
-        email: record.email.unwrap_or_default(),
-        created_at: timestamp(record.created_at),
+pub fn user(user: User) -> pb::User {
+    pb::User {
+        id: user.id,
+        username: user.username,
+        email: user.email.unwrap_or_default(),
+        created_at: timestamp(user.created_at),
     }
 }
 
-pub fn token_pair(session: Session) -> TokenPair {
-    TokenPair {
-        access_token: session.access.token,
-        refresh_token: session.refresh.token,
+pub fn token_pair(pair: TokenPair) -> pb::TokenPair {
+    pb::TokenPair {
+        access_token: pair.access.token,
+        refresh_token: pair.refresh.token,
         token_type: "Bearer".into(),
-        access_expires_at: timestamp(session.access.expires_at),
-        refresh_expires_at: timestamp(session.refresh.expires_at),
+        access_expires_at: timestamp(pair.access.expires_at),
+        refresh_expires_at: timestamp(pair.refresh.expires_at),
+    }
+}
+
+/// What gRPC knows of the caller: the TCP peer and the `user-agent` and `x-request-id`
+/// metadata (a value that is not ASCII counts as absent).
+pub fn caller<T>(request: &Request<T>) -> Caller<'_> {
+    let metadata = request.metadata();
+    let text = |name: &str| metadata.get(name).and_then(|value| value.to_str().ok());
+    Caller {
+        peer: request.remote_addr(),
+        user_agent: text("user-agent"),
+        request_id: text("x-request-id"),
+    }
+}
+
+/// The `authorization` metadata; a non-ASCII value cannot hold a token and counts as absent.
+pub fn authorization<T>(request: &Request<T>) -> Option<&str> {
+    request
+        .metadata()
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+}
+
+/// A field as the `.proto` names it.
+fn field_name(field: Field) -> &'static str {
+    match field {
+        Field::Username => "username",
+        Field::Email => "email",
+        Field::Password => "password",
+        Field::RefreshToken => "refresh_token",
+        // Only the REST gateway judges a body as a whole; named for completeness.
+        Field::Request => "request",
     }
 }
 
@@ -44,11 +79,45 @@ pub fn status(error: Error) -> Status {
             let mut details = ErrorDetails::new();
             for (field, messages) in fields.iter() {
                 for message in messages {
-                    details.add_bad_request_violation(field, message);
+                    details.add_bad_request_violation(field_name(field), message);
                 }
             }
-            Status::with_error_details(code, error.to_string(), details)
+            let message = format!("{error}: {}", describe(fields));
+            Status::with_error_details(code, message, details)
         }
         None => Status::new(code, error.to_string()),
+    }
+}
+
+/// `username: This field is required.; password: …`, for the status message.
+fn describe(errors: &FieldErrors) -> String {
+    let mut text = String::new();
+    for (field, messages) in errors.iter() {
+        for message in messages {
+            if !text.is_empty() {
+                text.push_str("; ");
+            }
+            text.push_str(field_name(field));
+            text.push_str(": ");
+            text.push_str(message);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_errors_read_as_one_message_in_proto_names() {
+        let mut errors = FieldErrors::new();
+        errors.add(Field::RefreshToken, "This field is required.");
+        errors.add(Field::Username, "a");
+        errors.add(Field::RefreshToken, "b");
+        assert_eq!(
+            describe(&errors),
+            "refresh_token: This field is required.; refresh_token: b; username: a"
+        );
     }
 }

@@ -13,14 +13,14 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    auth::{Auth, Registration, fields::Input},
+    auth::{AcceptedSchemes, Auth, EmailRule, Registration, fields::Input},
     pb::{
         GetMeRequest, GetMeResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
         RefreshRequest, RefreshResponse, RegisterRequest, RegisterResponse, RevokeAllRequest,
         RevokeAllResponse, auth_service_server::AuthService,
     },
 };
-use convert::{status, token_pair, user};
+use convert::{authorization, caller, status, token_pair, user};
 
 /// Largest request a client may send; every valid request is far below it.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
@@ -34,6 +34,9 @@ impl GrpcAuth {
         Self { auth }
     }
 }
+
+/// GetMe and RevokeAll read an access token or an API key, as the REST `me` endpoints do.
+const ACCEPTED: AcceptedSchemes = AcceptedSchemes::BearerOrApiKey;
 
 /// proto3 cannot tell an unset string from an empty one: both mean "not sent".
 fn input(value: &str) -> Input<'_> {
@@ -50,14 +53,15 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<RegisterRequest>,
     ) -> Result<Response<RegisterResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
         let request = request.into_inner();
         let form = Registration {
             username: input(&request.username),
             email: input(&request.email),
             password: input(&request.password),
-            email_required: true,
+            email_rule: EmailRule::Required,
         };
-        let created = self.auth.register(form).await.map_err(status)?;
+        let created = self.auth.register(&ctx, form).await.map_err(status)?;
         Ok(Response::new(RegisterResponse {
             user: Some(user(created)),
         }))
@@ -67,14 +71,15 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<LoginRequest>,
     ) -> Result<Response<LoginResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
         let request = request.into_inner();
-        let (who, session) = self
+        let (who, pair) = self
             .auth
-            .login(input(&request.username), input(&request.password))
+            .login(&ctx, input(&request.username), input(&request.password))
             .await
             .map_err(status)?;
         Ok(Response::new(LoginResponse {
-            tokens: Some(token_pair(session)),
+            tokens: Some(token_pair(pair)),
             user: Some(user(who)),
         }))
     }
@@ -83,14 +88,15 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<RefreshRequest>,
     ) -> Result<Response<RefreshResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
         let token = request.into_inner().refresh_token;
-        let session = self
+        let pair = self
             .auth
-            .refresh("refresh_token", input(&token))
+            .refresh(&ctx, input(&token))
             .await
             .map_err(status)?;
         Ok(Response::new(RefreshResponse {
-            tokens: Some(token_pair(session)),
+            tokens: Some(token_pair(pair)),
         }))
     }
 
@@ -98,9 +104,10 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<GetMeRequest>,
     ) -> Result<Response<GetMeResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
         let me = self
             .auth
-            .me(authorization(&request))
+            .me(&ctx, authorization(&request), ACCEPTED)
             .await
             .map_err(status)?;
         Ok(Response::new(GetMeResponse {
@@ -112,9 +119,10 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<LogoutRequest>,
     ) -> Result<Response<LogoutResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
         let token = request.into_inner().refresh_token;
         self.auth
-            .logout("refresh_token", input(&token))
+            .logout(&ctx, input(&token))
             .await
             .map_err(status)?;
         Ok(Response::new(LogoutResponse {}))
@@ -124,9 +132,10 @@ impl AuthService for GrpcAuth {
         &self,
         request: Request<RevokeAllRequest>,
     ) -> Result<Response<RevokeAllResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
         let revoked = self
             .auth
-            .revoke_all(authorization(&request))
+            .revoke_all(&ctx, authorization(&request), ACCEPTED)
             .await
             .map_err(status)?;
         Ok(Response::new(RevokeAllResponse {
@@ -134,12 +143,4 @@ impl AuthService for GrpcAuth {
             api_keys_revoked: revoked.api_keys as i64,
         }))
     }
-}
-
-/// The `authorization` metadata; a non-ASCII value cannot hold a token and counts as absent.
-fn authorization<T>(request: &Request<T>) -> Option<&str> {
-    request
-        .metadata()
-        .get("authorization")
-        .and_then(|value| value.to_str().ok())
 }

@@ -14,24 +14,52 @@ use axum::{
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
 
-use crate::auth::{Auth, tokens::PublicJwk};
+use crate::auth::{Auth, model::VerificationKey};
 
 /// A JSON Web Key Set (RFC 7517).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct JwkSet<'a> {
-    pub keys: &'a [PublicJwk],
+pub struct JwkSet {
+    pub keys: Vec<PublicJwk>,
+}
+
+/// A verification key as a JSON Web Key (RFC 8037).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PublicJwk {
+    /// Always `OKP`.
+    pub kty: &'static str,
+    /// Always `Ed25519`.
+    pub crv: &'static str,
+    /// The public key, base64url without padding.
+    pub x: String,
+    /// The `kid` tokens signed with this key carry (its RFC 7638 thumbprint).
+    pub kid: String,
+    #[serde(rename = "use")]
+    pub usage: &'static str,
+    pub alg: &'static str,
+}
+
+impl From<&VerificationKey> for PublicJwk {
+    fn from(key: &VerificationKey) -> Self {
+        Self {
+            kty: "OKP",
+            crv: "Ed25519",
+            x: URL_SAFE_NO_PAD.encode(&key.public_key),
+            kid: key.kid.clone(),
+            usage: "sig",
+            alg: key.algorithm,
+        }
+    }
 }
 
 /// `GET /.well-known/jwks.json`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
     responses((status = 200, description = "The keys that verify authd's tokens", body = JwkSet)))]
 pub async fn document(State(auth): State<Arc<Auth>>) -> Response {
-    let mut response = Json(JwkSet {
-        keys: auth.public_keys(),
-    })
-    .into_response();
+    let keys = auth.public_keys().iter().map(PublicJwk::from).collect();
+    let mut response = Json(JwkSet { keys }).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),

@@ -1,5 +1,5 @@
-//! Seed 2, the JWT API: register and login, plus the refresh, me and logout endpoints seed 2
-//! lacked, in simplejwt's conventions, all under `/auth/`.
+//! The JWT API: register and login, plus the refresh, me and logout endpoints the Django
+//! project lacked, in simplejwt's conventions, all under `/auth/`.
 //!
 //! Handlers only decode, call the core and encode; every rule is in `auth`.
 
@@ -16,13 +16,15 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{
+    caller::{RequestContext, authorization},
     payload::Payload,
-    reply::{Dialect, Reply, utc_timestamp},
-    token_api::{UserBody, authorization},
+    reply::{Dialect, Reply},
+    token_api::{ACCEPTED, UserBody},
+    utc::utc_timestamp,
 };
-use crate::auth::{Auth, Registration};
+use crate::auth::{Auth, EmailRule, Registration};
 
-/// `{"message": ..., "data": ...}`, seed 2's success envelope.
+/// `{"message": ..., "data": ...}`, the JWT API's success envelope.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Envelope<T> {
     pub message: &'static str,
@@ -58,16 +60,23 @@ pub struct TokenPairBody {
         (status = 400, description = "`Registration failed` with every failing field",
             body = super::openapi::WrappedErrorsBody),
     ))]
-pub async fn register(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+pub async fn register(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
     let dialect = Dialect::Wrapped("Registration failed");
     let fields = payload.fields_for(dialect)?;
     let form = Registration {
         username: fields.input("username"),
         email: fields.input("email"),
         password: fields.input("password"),
-        email_required: true,
+        email_rule: EmailRule::Required,
     };
-    let user = auth.register(form).await.map_err(|e| dialect.reply(e))?;
+    let user = auth
+        .register(&ctx, form)
+        .await
+        .map_err(|e| dialect.reply(e))?;
     let data = RegisteredBody {
         username: user.username,
         email: user.email.unwrap_or_default(),
@@ -87,18 +96,22 @@ pub async fn register(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply 
         (status = 400, description = "`Invalid data`", body = super::openapi::WrappedErrorsBody),
         (status = 401, description = "`Invalid login credentials`", body = super::openapi::WrappedErrorsBody),
     ))]
-pub async fn login(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+pub async fn login(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
     let dialect = Dialect::Wrapped("Invalid data");
     let fields = payload.fields_for(dialect)?;
-    let (_, session) = auth
-        .login(fields.input("username"), fields.input("password"))
+    let (_, pair) = auth
+        .login(&ctx, fields.input("username"), fields.input("password"))
         .await
         .map_err(|e| dialect.reply(e))?;
     let data = LoginBody {
-        created: utc_timestamp(session.refresh.issued_at),
-        expires: utc_timestamp(session.refresh.expires_at),
-        refresh: session.refresh.token,
-        access: session.access.token,
+        created: utc_timestamp(pair.refresh.issued_at),
+        expires: utc_timestamp(pair.refresh.expires_at),
+        refresh: pair.refresh.token,
+        access: pair.access.token,
     };
     Ok(Json(Envelope {
         message: "Login successful",
@@ -115,16 +128,20 @@ pub async fn login(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
         (status = 400, description = "Missing field", body = super::openapi::FieldErrorsBody),
         (status = 401, description = "`token_not_valid`", body = super::openapi::DetailBody),
     ))]
-pub async fn refresh(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+pub async fn refresh(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
     let dialect = Dialect::JwtTokenView;
     let fields = payload.fields_for(dialect)?;
-    let session = auth
-        .refresh("refresh", fields.input("refresh"))
+    let pair = auth
+        .refresh(&ctx, fields.input("refresh"))
         .await
         .map_err(|e| dialect.reply(e))?;
     let body = TokenPairBody {
-        access: session.access.token,
-        refresh: session.refresh.token,
+        access: pair.access.token,
+        refresh: pair.refresh.token,
     };
     Ok(Json(body).into_response())
 }
@@ -137,9 +154,13 @@ pub async fn refresh(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
         (status = 401, description = "simplejwt's errors (`WWW-Authenticate: Bearer realm=\"api\"`)",
             body = super::openapi::DetailBody),
     ))]
-pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
+pub async fn me(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    headers: HeaderMap,
+) -> Reply {
     let user = auth
-        .me(authorization(&headers))
+        .me(&ctx, authorization(&headers), ACCEPTED)
         .await
         .map_err(|e| Dialect::JwtAuthentication.reply(e))?;
     Ok(Json(UserBody::from(user)).into_response())
@@ -152,10 +173,14 @@ pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
         (status = 200, description = "`{}`: the session is over"),
         (status = 401, description = "`token_not_valid`", body = super::openapi::DetailBody),
     ))]
-pub async fn logout(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+pub async fn logout(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
     let dialect = Dialect::JwtTokenView;
     let fields = payload.fields_for(dialect)?;
-    auth.logout("refresh", fields.input("refresh"))
+    auth.logout(&ctx, fields.input("refresh"))
         .await
         .map_err(|e| dialect.reply(e))?;
     Ok(Json(json!({})).into_response())

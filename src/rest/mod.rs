@@ -1,21 +1,24 @@
 //! The REST gateway: the JSON endpoints of the two Django APIs authd replaces, served on the
 //! same listener as gRPC, as thin handlers over the same core.
 //!
-//! Seed 1 (DRF token auth) lives in `token_api`, seed 2 (JWT) in `jwt_api`. This module adds
-//! what DRF and Django did around every view: a 301 to the trailing-slash path, JSON 404 and
-//! 405 (with `Allow`), and the security headers on every response. Bodies are parsed in
-//! `payload`; failures are worded in `reply`. No rule about users or tokens lives here.
+//! The DRF token API lives in `token_api`, the JWT API in `jwt_api`. This module adds what
+//! DRF and Django did around every view: a 301 to the trailing-slash path, JSON 404 and 405
+//! (with `Allow`), and the security headers on every response. Each request's context is
+//! built in `caller`, bodies are parsed in `payload`, and every failure is worded in
+//! `reply`. No rule about users or tokens lives here.
 
 // Handlers return `Result<Response, Response>` (a failure is a finished response), the axum
 // idiom; the size of the error side does not matter for a value built once per request.
 #![allow(clippy::result_large_err)]
 
+mod caller;
 mod jwks;
 mod jwt_api;
 mod openapi;
 mod payload;
 mod reply;
 mod token_api;
+mod utc;
 
 use std::sync::Arc;
 
@@ -28,8 +31,8 @@ use axum::{
     routing::{MethodRouter, any, get, post},
 };
 
-use crate::auth::Auth;
-use reply::detail;
+use crate::{auth::Auth, error::Error};
+use reply::{Dialect, Failure};
 
 /// Every REST path, with the trailing slash Django's URLs have.
 fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 9] {
@@ -46,8 +49,10 @@ fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 9] {
     ]
 }
 
-/// The gateway's router, ready to be merged with the gRPC services.
-pub fn router(auth: Arc<Auth>) -> Router {
+/// The gateway's router, ready to be merged with the gRPC services. Fails only if the
+/// OpenAPI document cannot be written, which is a bug worth refusing to start over.
+pub fn router(auth: Arc<Auth>) -> Result<Router, Error> {
+    let openapi = openapi::document()?;
     let mut router = Router::new();
     for (path, handler) in endpoints() {
         let without_slash = path.trim_end_matches('/');
@@ -55,14 +60,17 @@ pub fn router(auth: Arc<Auth>) -> Router {
             .route(path, handler)
             .route(without_slash, any(add_trailing_slash));
     }
-    router
-        .route("/api/openapi.json", get(openapi::document))
+    Ok(router
+        .route(
+            "/api/openapi.json",
+            get(move || async move { openapi::serve(openapi.clone()) }),
+        )
         .route("/.well-known/jwks.json", get(jwks::document))
         .merge(crate::demo::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(map_response(security_headers))
-        .with_state(auth)
+        .with_state(auth))
 }
 
 /// Django's `APPEND_SLASH`: a known path without its slash is redirected to it.
@@ -79,11 +87,7 @@ async fn add_trailing_slash(uri: Uri) -> Response {
 }
 
 async fn method_not_allowed(method: Method) -> Response {
-    detail(
-        StatusCode::METHOD_NOT_ALLOWED,
-        &format!("Method \"{method}\" not allowed."),
-    )
-    .into_response()
+    Dialect::Drf.reply(Failure::MethodNotAllowed(method))
 }
 
 /// JSON 404 for browsers and REST clients; gRPC clients calling a service that does not
@@ -96,7 +100,7 @@ async fn not_found(request: Request<Body>) -> Response {
     if is_grpc {
         return tonic::Status::unimplemented("no such service").into_http();
     }
-    detail(StatusCode::NOT_FOUND, "Not found.").into_response()
+    Dialect::Drf.reply(Failure::NotFound)
 }
 
 /// The headers Django's security middleware put on every response.

@@ -3,23 +3,27 @@
 //! The body is read up to [`MAX_BODY_BYTES`] (413 past it), then parsed by its media type:
 //! `application/json` and `application/x-www-form-urlencoded` are accepted, an empty body is
 //! `{}` whatever its type, a body with no type is ignored (as DRF does), and any other type
-//! is 415. Parse failures are answered here; a parsed body that is not an object becomes a
-//! `non_field_errors` entry, which each endpoint words in its own dialect.
+//! is 415. Nothing is answered here: every failure, parse errors included, is kept as a
+//! [`Failure`] until the handler asks for the fields, and is then worded in that endpoint's
+//! dialect. A parsed body that is not an object is a field error about the request as a
+//! whole (`non_field_errors`).
 
 use std::collections::HashMap;
+
+use std::convert::Infallible;
 
 use axum::{
     body::{Body, Bytes},
     extract::FromRequest,
-    http::{Request, StatusCode, header::CONTENT_TYPE},
-    response::{IntoResponse, Response},
+    http::{Request, header::CONTENT_TYPE},
+    response::Response,
 };
 use serde_json::Value;
 
-use super::reply::{Dialect, detail};
+use super::reply::{Dialect, Failure};
 use crate::{
     auth::fields::Input,
-    error::{Error, FieldErrors},
+    error::{Error, Field, FieldErrors},
 };
 
 /// Largest request body accepted (Django parsed bodies of megabytes; nothing here needs more
@@ -34,23 +38,20 @@ enum Sent {
     NotAString,
 }
 
-/// A request body that parsed: an object's fields, or why it was not an object.
-pub struct Payload(Result<HashMap<String, Sent>, FieldErrors>);
+/// A request body: an object's fields, or why it is not one.
+pub struct Payload(Result<HashMap<String, Sent>, Failure>);
 
 impl Payload {
-    /// The fields, or the `non_field_errors` answer worded in `dialect`.
-    pub fn fields_for(&self, dialect: Dialect) -> Result<Fields<'_>, Response> {
-        self.0
-            .as_ref()
-            .map(Fields)
-            .map_err(|errors| dialect.reply(Error::InvalidInput(errors.clone())))
+    /// The fields, or the failure worded in `dialect`.
+    pub fn fields_for(self, dialect: Dialect) -> Result<Fields, Response> {
+        self.0.map(Fields).map_err(|failure| dialect.reply(failure))
     }
 }
 
 /// The fields of an object body.
-pub struct Fields<'a>(&'a HashMap<String, Sent>);
+pub struct Fields(HashMap<String, Sent>);
 
-impl Fields<'_> {
+impl Fields {
     pub fn input(&self, name: &str) -> Input<'_> {
         match self.0.get(name) {
             None => Input::Missing,
@@ -62,29 +63,26 @@ impl Fields<'_> {
 }
 
 impl<S: Send + Sync> FromRequest<S> for Payload {
-    type Rejection = Response;
+    type Rejection = Infallible;
 
-    async fn from_request(request: Request<Body>, _state: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request(request: Request<Body>, _state: &S) -> Result<Self, Infallible> {
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        let bytes = axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES)
-            .await
-            .map_err(|_| too_large())?;
-        parse(content_type.as_deref(), &bytes).map(Payload)
+        let parsed = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+            Ok(bytes) => parse(content_type.as_deref(), &bytes),
+            Err(_) => Err(Failure::BodyTooLarge),
+        };
+        Ok(Payload(parsed))
     }
 }
 
-fn too_large() -> Response {
-    detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.").into_response()
-}
+type Parsed = Result<HashMap<String, Sent>, Failure>;
 
-type Parsed = Result<HashMap<String, Sent>, FieldErrors>;
-
-fn parse(content_type: Option<&str>, bytes: &Bytes) -> Result<Parsed, Response> {
+fn parse(content_type: Option<&str>, bytes: &Bytes) -> Parsed {
     let Some(content_type) = content_type.filter(|_| !bytes.is_empty()) else {
-        return Ok(Ok(HashMap::new()));
+        return Ok(HashMap::new());
     };
     let media_type = content_type
         .split(';')
@@ -94,28 +92,19 @@ fn parse(content_type: Option<&str>, bytes: &Bytes) -> Result<Parsed, Response> 
         .to_ascii_lowercase();
     match media_type.as_str() {
         "application/json" => parse_json(bytes),
-        "application/x-www-form-urlencoded" => Ok(Ok(parse_form(bytes))),
-        _ => Err(detail(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            &format!("Unsupported media type \"{content_type}\" in request."),
-        )
-        .into_response()),
+        "application/x-www-form-urlencoded" => Ok(parse_form(bytes)),
+        _ => Err(Failure::UnsupportedMediaType(content_type.to_string())),
     }
 }
 
-fn parse_json(bytes: &Bytes) -> Result<Parsed, Response> {
+fn parse_json(bytes: &Bytes) -> Parsed {
     // serde_json refuses nesting deeper than 128 levels, invalid UTF-8 and lone surrogates;
     // duplicate keys keep the last value, as Python's json does.
-    let value: Value = serde_json::from_slice(bytes).map_err(|error| {
-        detail(
-            StatusCode::BAD_REQUEST,
-            &format!("JSON parse error - {error}"),
-        )
-        .into_response()
-    })?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|error| Failure::MalformedJson(error.to_string()))?;
     let object = match value {
         Value::Object(object) => object,
-        other => return Ok(Err(not_an_object(&other))),
+        other => return Err(Error::InvalidInput(not_an_object(&other)).into()),
     };
     let fields = object
         .into_iter()
@@ -130,7 +119,7 @@ fn parse_json(bytes: &Bytes) -> Result<Parsed, Response> {
             (name, value)
         })
         .collect();
-    Ok(Ok(fields))
+    Ok(fields)
 }
 
 /// DRF's answer to a body that parsed but is not an object, named with Python's type names.
@@ -148,9 +137,7 @@ fn not_an_object(value: &Value) -> FieldErrors {
             format!("Invalid data. Expected a dictionary, but got {python_type}.")
         }
     };
-    let mut errors = FieldErrors::new();
-    errors.add("non_field_errors", message);
-    errors
+    FieldErrors::single(Field::Request, message)
 }
 
 /// Form fields; a repeated name keeps its last value, as Django's `QueryDict.get` does.
@@ -164,19 +151,19 @@ fn parse_form(bytes: &Bytes) -> HashMap<String, Sent> {
 mod tests {
     use super::*;
 
-    fn parsed(content_type: &str, body: &str) -> Option<Parsed> {
-        parse(Some(content_type), &Bytes::from(body.to_string())).ok()
+    fn parsed(content_type: &str, body: &str) -> Parsed {
+        parse(Some(content_type), &Bytes::from(body.to_string()))
     }
 
     #[test]
     fn json_fields_become_inputs() {
-        let Some(Ok(fields)) = parsed(
-            "application/json; charset=utf-8",
-            r#"{"a":"x","b":null,"c":7,"d":[1],"e":true}"#,
-        ) else {
-            unreachable!("an object parses");
-        };
-        let fields = Fields(&fields);
+        let fields = Fields(
+            parsed(
+                "application/json; charset=utf-8",
+                r#"{"a":"x","b":null,"c":7,"d":[1],"e":true}"#,
+            )
+            .unwrap(),
+        );
         assert_eq!(fields.input("a"), Input::Text("x"));
         assert_eq!(fields.input("b"), Input::Null);
         assert_eq!(fields.input("c"), Input::Text("7"));
@@ -187,10 +174,8 @@ mod tests {
 
     #[test]
     fn forms_keep_the_last_value() {
-        let Some(Ok(fields)) = parsed("application/x-www-form-urlencoded", "a=1&a=two%20x") else {
-            unreachable!("a form parses");
-        };
-        assert_eq!(Fields(&fields).input("a"), Input::Text("two x"));
+        let fields = Fields(parsed("application/x-www-form-urlencoded", "a=1&a=two%20x").unwrap());
+        assert_eq!(fields.input("a"), Input::Text("two x"));
     }
 
     #[test]
@@ -203,26 +188,38 @@ mod tests {
             ("true", "Invalid data. Expected a dictionary, but got bool."),
             ("null", "No data provided"),
         ] {
-            let Some(Err(errors)) = parsed("application/json", body) else {
-                unreachable!("{body} is not an object");
+            let Err(Failure::Core(Error::InvalidInput(errors))) = parsed("application/json", body)
+            else {
+                panic!("{body} is not an object");
             };
-            let mut expected_errors = FieldErrors::new();
-            expected_errors.add("non_field_errors", expected);
-            assert_eq!(errors, expected_errors, "{body}");
+            assert_eq!(
+                errors,
+                FieldErrors::single(Field::Request, expected),
+                "{body}"
+            );
         }
     }
 
     #[test]
     fn empty_or_untyped_bodies_are_empty_objects() {
-        assert!(matches!(parse(Some("text/plain"), &Bytes::new()), Ok(Ok(map)) if map.is_empty()));
+        assert!(parse(Some("text/plain"), &Bytes::new()).unwrap().is_empty());
         let untyped = parse(None, &Bytes::from_static(b"{\"a\":\"b\"}"));
-        assert!(matches!(untyped, Ok(Ok(map)) if map.is_empty()));
+        assert!(untyped.unwrap().is_empty());
     }
 
     #[test]
     fn other_media_types_and_bad_json_are_refused() {
-        assert!(parsed("text/plain", "x").is_none());
-        assert!(parsed("application/json", "{").is_none());
-        assert!(parsed("application/json", &"[".repeat(200)).is_none());
+        assert!(matches!(
+            parsed("text/plain", "x"),
+            Err(Failure::UnsupportedMediaType(sent)) if sent == "text/plain"
+        ));
+        assert!(matches!(
+            parsed("application/json", "{"),
+            Err(Failure::MalformedJson(_))
+        ));
+        assert!(matches!(
+            parsed("application/json", &"[".repeat(200)),
+            Err(Failure::MalformedJson(_))
+        ));
     }
 }

@@ -1,130 +1,178 @@
-//! The one mapping of [`Error`] to a JSON response, in each API's dialect.
+//! The one mapping of every REST failure to a JSON response, in each API's dialect.
 //!
-//! The two Django projects worded the same failure differently: seed 1's DRF views answer
-//! field errors bare and bad credentials with 400; seed 2 wraps errors in
+//! The two Django projects worded the same failure differently: the DRF token API's views
+//! answer field errors bare and bad credentials with 400; the JWT API wraps errors in
 //! `{"message", "errors"}` and answers bad credentials with 401; DRF's token authentication
-//! and simplejwt each have their own 401 bodies and `WWW-Authenticate` challenge. The status
-//! comes from [`Error::http_status`] except where a dialect documents otherwise.
+//! and simplejwt each have their own 401 bodies and `WWW-Authenticate` challenge.
+//!
+//! Every failure of a REST request is a [`Failure`]: a core [`Error`], or one of the
+//! HTTP-level failures DRF answered before a view ran (413, 415, a JSON parse error, 404,
+//! 405). Each dialect words core errors in one `match` that names every variant, so a new
+//! variant does not compile until each dialect has chosen its status and its words. The
+//! status comes from [`Error::http_status`] except where a dialect documents otherwise.
 
 use axum::{
     Json,
-    http::{HeaderValue, StatusCode, header::WWW_AUTHENTICATE},
+    http::{HeaderValue, Method, StatusCode, header::WWW_AUTHENTICATE},
     response::{IntoResponse, Response},
 };
 use serde_json::{Map, Value, json};
 
-use crate::{
-    auth::credentials::MalformedHeader,
-    error::{Error, FieldErrors},
-};
+use crate::error::{Error, Field, FieldErrors, MalformedHeader};
 
 /// What a handler returns: its response, or the failure already worded.
 pub type Reply = Result<Response, Response>;
 
+/// Everything that can make a REST request fail.
+#[derive(Debug)]
+pub enum Failure {
+    /// The core refused the request or failed serving it.
+    Core(Error),
+    /// The body was larger than the gateway reads.
+    BodyTooLarge,
+    /// A body in a media type that is neither JSON nor a form (the type as sent).
+    UnsupportedMediaType(String),
+    /// A body declared JSON that does not parse (the parser's explanation).
+    MalformedJson(String),
+    /// No endpoint at this path.
+    NotFound,
+    /// The path has an endpoint, but not for this method.
+    MethodNotAllowed(Method),
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Self {
+        Failure::Core(error)
+    }
+}
+
 /// How an endpoint words its failures.
 #[derive(Debug, Clone, Copy)]
 pub enum Dialect {
-    /// DRF's defaults (seed 1 views, simplejwt's refresh-style field errors).
+    /// DRF's defaults: the DRF token API's views, and everything outside a view (404, 405).
     Drf,
-    /// Seed 2's `{"message": <text>, "errors": {...}}` for field errors.
+    /// The JWT API's `{"message": <text>, "errors": {...}}` for field errors.
     Wrapped(&'static str),
     /// DRF token authentication on `GET /api/me/`.
     TokenAuthentication,
     /// simplejwt authentication on `GET /auth/me/`.
     JwtAuthentication,
-    /// simplejwt token views (`/auth/token/refresh/`, `/auth/logout/`); their 401s carry the
-    /// Bearer challenge as simplejwt's do (and as RFC 9110 requires of every 401).
+    /// simplejwt token views (`/auth/token/refresh/`, `/auth/logout/`). They answer as DRF
+    /// views do; their 401s carry the Bearer challenge as simplejwt's do (and as RFC 9110
+    /// requires of every 401).
     JwtTokenView,
 }
 
-/// `{"detail": text}` with `status`.
-pub fn detail(status: StatusCode, text: &str) -> (StatusCode, Json<Value>) {
-    (status, Json(json!({ "detail": text })))
-}
-
-/// DRF's field-error object: each field to its list of messages.
-pub fn field_errors(errors: &FieldErrors) -> Value {
-    let map: Map<String, Value> = errors
-        .iter()
-        .map(|(field, messages)| (field.to_string(), json!(messages)))
-        .collect();
-    Value::Object(map)
-}
-
 impl Dialect {
-    pub fn reply(self, error: Error) -> Response {
-        error.log_if_server_fault();
-        let status =
-            StatusCode::from_u16(error.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        match (self, &error) {
-            (_, Error::Unavailable(_)) => {
-                detail(status, "Service temporarily unavailable, try again later.").into_response()
+    pub fn reply(self, failure: impl Into<Failure>) -> Response {
+        match failure.into() {
+            Failure::Core(error) => {
+                error.log_if_server_fault();
+                match self {
+                    Dialect::Drf | Dialect::JwtTokenView => drf_view(error),
+                    Dialect::Wrapped(message) => wrapped(message, error),
+                    Dialect::TokenAuthentication => token_authentication(error),
+                    Dialect::JwtAuthentication => jwt_authentication(error),
+                }
             }
-            (_, Error::Internal(_)) => detail(status, "A server error occurred.").into_response(),
-            (
-                Dialect::Wrapped(message),
-                Error::InvalidInput(errors) | Error::AlreadyExists(errors),
-            ) => {
-                let body = json!({ "message": message, "errors": field_errors(errors) });
-                (status, Json(body)).into_response()
+            // DRF answers these before any view runs, alike for every endpoint.
+            Failure::BodyTooLarge => {
+                detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
             }
-            (_, Error::InvalidInput(errors) | Error::AlreadyExists(errors)) => {
-                (status, Json(field_errors(errors))).into_response()
-            }
-            (Dialect::Wrapped(_), Error::InvalidCredentials) => (
-                status,
-                Json(json!({ "message": "Invalid login credentials" })),
-            )
-                .into_response(),
-            (_, Error::InvalidCredentials) => {
-                let mut errors = FieldErrors::new();
-                errors.add(
-                    "non_field_errors",
-                    "Unable to log in with provided credentials.",
-                );
-                (StatusCode::BAD_REQUEST, Json(field_errors(&errors))).into_response()
-            }
-            (Dialect::TokenAuthentication, _) => token_authentication(status, &error),
-            (Dialect::JwtAuthentication, _) => jwt_authentication(status, &error),
-            (_, Error::MissingCredentials) => {
-                detail(status, "Authentication credentials were not provided.").into_response()
-            }
-            (_, _) => challenge(token_not_valid(status), "Bearer realm=\"api\""),
+            Failure::UnsupportedMediaType(content_type) => detail(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!("Unsupported media type \"{content_type}\" in request."),
+            ),
+            Failure::MalformedJson(explanation) => detail(
+                StatusCode::BAD_REQUEST,
+                &format!("JSON parse error - {explanation}"),
+            ),
+            Failure::NotFound => detail(StatusCode::NOT_FOUND, "Not found."),
+            Failure::MethodNotAllowed(method) => detail(
+                StatusCode::METHOD_NOT_ALLOWED,
+                &format!("Method \"{method}\" not allowed."),
+            ),
         }
     }
 }
 
-fn challenge(mut response: Response, scheme: &'static str) -> Response {
-    response
-        .headers_mut()
-        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
-    response
+/// A DRF view (and simplejwt's token views).
+fn drf_view(error: Error) -> Response {
+    let status = error.http_status();
+    match error {
+        Error::InvalidInput(errors) | Error::AlreadyExists(errors) => {
+            (status, Json(field_errors(&errors))).into_response()
+        }
+        Error::InvalidCredentials => bad_credentials(),
+        Error::MissingCredentials => not_provided(status),
+        Error::MalformedCredentials(_) | Error::InvalidToken => {
+            challenge(token_not_valid(status), BEARER_CHALLENGE)
+        }
+        Error::Unavailable(_) => unavailable(status),
+        Error::Internal(_) => server_fault(status),
+    }
 }
 
-fn token_authentication(status: StatusCode, error: &Error) -> Response {
+/// The JWT API's registration and login views.
+fn wrapped(message: &'static str, error: Error) -> Response {
+    let status = error.http_status();
+    match error {
+        Error::InvalidInput(errors) | Error::AlreadyExists(errors) => {
+            let body = json!({ "message": message, "errors": field_errors(&errors) });
+            (status, Json(body)).into_response()
+        }
+        Error::InvalidCredentials => (
+            status,
+            Json(json!({ "message": "Invalid login credentials" })),
+        )
+            .into_response(),
+        Error::MissingCredentials => not_provided(status),
+        Error::MalformedCredentials(_) | Error::InvalidToken => {
+            challenge(token_not_valid(status), BEARER_CHALLENGE)
+        }
+        Error::Unavailable(_) => unavailable(status),
+        Error::Internal(_) => server_fault(status),
+    }
+}
+
+/// DRF's `TokenAuthentication`, challenging with `Token`.
+fn token_authentication(error: Error) -> Response {
+    let status = error.http_status();
     let text = match error {
-        Error::MissingCredentials => "Authentication credentials were not provided.",
+        Error::InvalidInput(errors) | Error::AlreadyExists(errors) => {
+            return (status, Json(field_errors(&errors))).into_response();
+        }
+        Error::InvalidCredentials => return bad_credentials(),
+        Error::Unavailable(_) => return unavailable(status),
+        Error::Internal(_) => return server_fault(status),
+        Error::MissingCredentials => NOT_PROVIDED,
         Error::MalformedCredentials(MalformedHeader::NoCredentials) => {
             "Invalid token header. No credentials provided."
         }
         Error::MalformedCredentials(MalformedHeader::ContainsSpaces) => {
             "Invalid token header. Token string should not contain spaces."
         }
-        _ => "Invalid token.",
+        Error::InvalidToken => "Invalid token.",
     };
-    challenge(detail(status, text).into_response(), "Token")
+    challenge(detail(status, text), "Token")
 }
 
-fn jwt_authentication(status: StatusCode, error: &Error) -> Response {
+/// simplejwt's `JWTAuthentication`, challenging with `Bearer`.
+fn jwt_authentication(error: Error) -> Response {
+    let status = error.http_status();
     let body = match error {
-        Error::MissingCredentials => {
-            json!({ "detail": "Authentication credentials were not provided." })
+        Error::InvalidInput(errors) | Error::AlreadyExists(errors) => {
+            return (status, Json(field_errors(&errors))).into_response();
         }
+        Error::InvalidCredentials => return bad_credentials(),
+        Error::Unavailable(_) => return unavailable(status),
+        Error::Internal(_) => return server_fault(status),
+        Error::MissingCredentials => json!({ "detail": NOT_PROVIDED }),
         Error::MalformedCredentials(_) => json!({
             "detail": "Authorization header must contain two space-delimited values",
             "code": "bad_authorization_header",
         }),
-        _ => json!({
+        Error::InvalidToken => json!({
             "detail": "Given token not valid for any token type",
             "code": "token_not_valid",
             "messages": [{
@@ -134,7 +182,36 @@ fn jwt_authentication(status: StatusCode, error: &Error) -> Response {
             }],
         }),
     };
-    challenge((status, Json(body)).into_response(), "Bearer realm=\"api\"")
+    challenge((status, Json(body)).into_response(), BEARER_CHALLENGE)
+}
+
+const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
+const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
+
+/// `{"detail": text}` with `status`.
+fn detail(status: StatusCode, text: &str) -> Response {
+    (status, Json(json!({ "detail": text }))).into_response()
+}
+
+fn not_provided(status: StatusCode) -> Response {
+    detail(status, NOT_PROVIDED)
+}
+
+fn unavailable(status: StatusCode) -> Response {
+    detail(status, "Service temporarily unavailable, try again later.")
+}
+
+fn server_fault(status: StatusCode) -> Response {
+    detail(status, "A server error occurred.")
+}
+
+/// DRF's `ObtainAuthToken` answer to bad credentials: a 400, not a 401.
+fn bad_credentials() -> Response {
+    let errors = FieldErrors::single(
+        Field::Request,
+        "Unable to log in with provided credentials.",
+    );
+    (StatusCode::BAD_REQUEST, Json(field_errors(&errors))).into_response()
 }
 
 fn token_not_valid(status: StatusCode) -> Response {
@@ -142,36 +219,31 @@ fn token_not_valid(status: StatusCode) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// Unix seconds as `2026-11-22T04:58:31Z` (UTC, whole seconds), as seed 2 printed times.
-pub fn utc_timestamp(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let second_of_day = seconds.rem_euclid(86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
+fn challenge(mut response: Response, scheme: &'static str) -> Response {
+    response
+        .headers_mut()
+        .insert(WWW_AUTHENTICATE, HeaderValue::from_static(scheme));
+    response
 }
 
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
+/// A field as both Django APIs name it in requests and error bodies.
+fn field_name(field: Field) -> &'static str {
+    match field {
+        Field::Username => "username",
+        Field::Email => "email",
+        Field::Password => "password",
+        Field::RefreshToken => "refresh",
+        Field::Request => "non_field_errors",
+    }
+}
+
+/// DRF's field-error object: each field to its list of messages.
+fn field_errors(errors: &FieldErrors) -> Value {
+    let map: Map<String, Value> = errors
+        .iter()
+        .map(|(field, messages)| (field_name(field).to_string(), json!(messages)))
+        .collect();
+    Value::Object(map)
 }
 
 #[cfg(test)]
@@ -179,10 +251,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn timestamps_are_utc_iso_with_z() {
-        assert_eq!(utc_timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_timestamp(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc_timestamp(1_795_323_511), "2026-11-22T04:58:31Z");
-        assert_eq!(utc_timestamp(4_102_444_799), "2099-12-31T23:59:59Z");
+    fn field_errors_use_the_django_names() {
+        let mut errors = FieldErrors::new();
+        errors.add(Field::RefreshToken, "x");
+        errors.add(Field::Request, "y");
+        assert_eq!(
+            field_errors(&errors),
+            json!({ "refresh": ["x"], "non_field_errors": ["y"] })
+        );
     }
 }

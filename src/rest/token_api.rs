@@ -1,4 +1,4 @@
-//! Seed 1, the DRF token API: `POST /api/create/`, `POST /api/token/`, `GET /api/me/`.
+//! The DRF token API: `POST /api/create/`, `POST /api/token/`, `GET /api/me/`.
 //!
 //! Handlers only decode, call the core and encode; every rule is in `auth`.
 
@@ -7,20 +7,21 @@ use std::sync::Arc;
 use axum::{
     Json,
     extract::State,
-    http::{HeaderMap, StatusCode, header::AUTHORIZATION},
+    http::{HeaderMap, StatusCode},
     response::IntoResponse,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{
+    caller::{RequestContext, authorization},
     payload::Payload,
     reply::{Dialect, Reply},
 };
-use crate::{
-    auth::{Auth, Registration},
-    store::UserRecord,
-};
+use crate::auth::{AcceptedSchemes, Auth, EmailRule, Registration, model::User};
+
+/// Both `me` endpoints read an access token or an API key, as gRPC's GetMe does.
+pub const ACCEPTED: AcceptedSchemes = AcceptedSchemes::BearerOrApiKey;
 
 /// A user as both Django APIs show one (`email` is `""` when none was given).
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,8 +31,8 @@ pub struct UserBody {
     pub email: String,
 }
 
-impl From<UserRecord> for UserBody {
-    fn from(user: UserRecord) -> Self {
+impl From<User> for UserBody {
+    fn from(user: User) -> Self {
         Self {
             id: user.id,
             username: user.username,
@@ -53,16 +54,23 @@ pub struct TokenBody {
         (status = 201, description = "Registered", body = UserBody),
         (status = 400, description = "Every failing field", body = super::openapi::FieldErrorsBody),
     ))]
-pub async fn create(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+pub async fn create(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
     let dialect = Dialect::Drf;
     let fields = payload.fields_for(dialect)?;
     let form = Registration {
         username: fields.input("username"),
         email: fields.input("email"),
         password: fields.input("password"),
-        email_required: false,
+        email_rule: EmailRule::Optional,
     };
-    let user = auth.register(form).await.map_err(|e| dialect.reply(e))?;
+    let user = auth
+        .register(&ctx, form)
+        .await
+        .map_err(|e| dialect.reply(e))?;
     Ok((StatusCode::CREATED, Json(UserBody::from(user))).into_response())
 }
 
@@ -74,11 +82,15 @@ pub async fn create(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
         (status = 400, description = "Missing fields, or `non_field_errors` for bad credentials",
             body = super::openapi::FieldErrorsBody),
     ))]
-pub async fn token(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
+pub async fn token(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
     let dialect = Dialect::Drf;
     let fields = payload.fields_for(dialect)?;
     let token = auth
-        .create_api_key(fields.input("username"), fields.input("password"))
+        .create_api_key(&ctx, fields.input("username"), fields.input("password"))
         .await
         .map_err(|e| dialect.reply(e))?;
     Ok(Json(TokenBody { token }).into_response())
@@ -92,17 +104,14 @@ pub async fn token(State(auth): State<Arc<Auth>>, payload: Payload) -> Reply {
         (status = 401, description = "No, malformed or unknown credentials (`WWW-Authenticate: Token`)",
             body = super::openapi::DetailBody),
     ))]
-pub async fn me(State(auth): State<Arc<Auth>>, headers: HeaderMap) -> Reply {
+pub async fn me(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    headers: HeaderMap,
+) -> Reply {
     let user = auth
-        .me(authorization(&headers))
+        .me(&ctx, authorization(&headers), ACCEPTED)
         .await
         .map_err(|e| Dialect::TokenAuthentication.reply(e))?;
     Ok(Json(UserBody::from(user)).into_response())
-}
-
-/// The `Authorization` header; one that is not valid text counts as absent.
-pub fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
 }

@@ -2,14 +2,18 @@
 //!
 //! Methods are domain operations (`start_session`, `rotate_refresh`, `end_session`), not
 //! CRUD: each one is a whole unit of work, in one transaction where it writes, so the core
-//! never holds a transaction open (least of all across an argon2 hash).
+//! never holds a transaction open (least of all across an argon2 hash). They take and
+//! return the core's nouns ([`crate::auth::model`]) and nothing else of the core, so the
+//! arrows run one way: adapters → core → storage → model.
 //!
 //! Two backends, picked by the database URL's scheme: an embedded SQLite file, or
-//! PostgreSQL for several nodes on one database. Their SQL is the same text (`$1`
+//! PostgreSQL for several nodes on one database. Their SQL is the same text by default (`$1`
 //! placeholders, `RETURNING` and `ON CONFLICT` mean the same in both), so each method is
 //! written once, inside [`on_writer!`]/[`on_reader!`], and compiled for each backend's
-//! native pool; only connecting and migrating differ (`sqlite.rs`, `postgres.rs`). The core
-//! only ever sees [`Store`].
+//! native pool. Where the dialects must differ (batched deletes, `SKIP LOCKED`,
+//! `LISTEN/NOTIFY`), the same macros take one arm per backend, so a divergent query still
+//! gets the "database is down" check. Only connecting and migrating live apart
+//! (`sqlite.rs`, `postgres.rs`). The core only ever sees [`Store`].
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,98 +22,45 @@ use sqlx::{PgPool, SqlitePool};
 use crate::error::Error;
 
 /// Runs `$body` with `$db` bound to the pool that takes writes, once per backend; fails at
-/// once with UNAVAILABLE while the database is known to be down.
+/// once with UNAVAILABLE while the database is known to be down. With `sqlite: $db => …,
+/// postgres: $db => …` each backend gets its own body, for SQL whose dialects differ.
 macro_rules! on_writer {
-    ($store:expr, $db:ident => $body:expr) => {{
+    ($store:expr, $db:ident => $body:expr) => {
+        on_writer!($store, sqlite: $db => $body, postgres: $db => $body)
+    };
+    ($store:expr, sqlite: $sqlite:ident => $on_sqlite:expr, postgres: $pg:ident => $on_pg:expr) => {{
         $store.refuse_if_down()?;
         match &$store.pools {
-            $crate::store::Pools::Sqlite { writer: $db, .. } => $body,
-            $crate::store::Pools::Postgres { pool: $db } => $body,
+            $crate::store::Pools::Sqlite { writer: $sqlite, .. } => $on_sqlite,
+            $crate::store::Pools::Postgres { pool: $pg } => $on_pg,
         }
     }};
 }
 
 /// Runs `$body` with `$db` bound to the pool for reads, once per backend; fails at once with
-/// UNAVAILABLE while the database is known to be down.
+/// UNAVAILABLE while the database is known to be down. Takes one arm per backend as
+/// [`on_writer!`] does.
 macro_rules! on_reader {
-    ($store:expr, $db:ident => $body:expr) => {{
+    ($store:expr, $db:ident => $body:expr) => {
+        on_reader!($store, sqlite: $db => $body, postgres: $db => $body)
+    };
+    ($store:expr, sqlite: $sqlite:ident => $on_sqlite:expr, postgres: $pg:ident => $on_pg:expr) => {{
         $store.refuse_if_down()?;
         match &$store.pools {
-            $crate::store::Pools::Sqlite { reader: $db, .. } => $body,
-            $crate::store::Pools::Postgres { pool: $db } => $body,
+            $crate::store::Pools::Sqlite { reader: $sqlite, .. } => $on_sqlite,
+            $crate::store::Pools::Postgres { pool: $pg } => $on_pg,
         }
     }};
 }
 
-mod keys;
+mod api_keys;
+mod faults;
 mod postgres;
+mod rows;
 mod sessions;
+mod signing_keys;
 mod sqlite;
 mod users;
-
-/// A user as every transport shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRecord {
-    pub id: i64,
-    pub username: String,
-    pub email: Option<String>,
-    pub created_at: i64,
-}
-
-/// The columns a [`UserRecord`] is read from, in order.
-type UserRow = (i64, String, Option<String>, i64);
-
-impl From<UserRow> for UserRecord {
-    fn from((id, username, email, created_at): UserRow) -> Self {
-        Self {
-            id,
-            username,
-            email,
-            created_at,
-        }
-    }
-}
-
-/// A user about to be inserted; the `_key` fields are the case-folded unique forms.
-pub struct NewUser<'a> {
-    pub username: &'a str,
-    pub username_key: &'a str,
-    pub email: Option<&'a str>,
-    pub email_key: Option<&'a str>,
-    pub password_hash: &'a str,
-    pub created_at: i64,
-}
-
-/// What login needs to check a password.
-pub struct StoredCredentials {
-    pub user: UserRecord,
-    pub password_hash: String,
-    pub is_active: bool,
-}
-
-/// A field that must be unique among users.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UniqueField {
-    Username,
-    Email,
-}
-
-/// The outcome of inserting a user: created, or beaten to a unique value.
-pub enum Inserted {
-    User(UserRecord),
-    Duplicate(UniqueField),
-}
-
-/// The outcome of spending a refresh token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rotation {
-    /// The token was live and unspent; it is now spent and the new pair is recorded.
-    Rotated,
-    /// The token had already been spent: its session is now revoked.
-    Reused,
-    /// Unknown token, expired, or its session was already over.
-    Rejected,
-}
 
 /// The database in use: its pools, and whether it is known to be down.
 pub struct Store {
@@ -169,6 +120,18 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The engine and its version, e.g. `SQLite 3.46.0` or `PostgreSQL 15.18 (Debian …)`,
+    /// for the startup log.
+    pub async fn engine_version(&self) -> Result<String, Error> {
+        let version: String = on_reader!(self,
+            sqlite: db => sqlx::query_scalar("SELECT 'SQLite ' || sqlite_version()").fetch_one(db).await?,
+            postgres: db => sqlx::query_scalar("SELECT 'PostgreSQL ' || current_setting('server_version')")
+                .fetch_one(db)
+                .await?
+        );
+        Ok(version)
     }
 
     /// Records what the last health check found: while down, requests are refused at once

@@ -1,7 +1,10 @@
 //! Sessions and their tokens: start, rotate (spend once), look up, end, revoke all.
 
-use super::{Rotation, Store, UserRecord, UserRow};
-use crate::{auth::tokens::IssuedToken, error::Error};
+use super::{Store, rows::UserRow};
+use crate::{
+    auth::model::{Revoked, Rotation, TokenPair, User},
+    error::Error,
+};
 
 const INSERT_TOKEN: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at)
                             VALUES ($1, $2, $3, $4, $5)";
@@ -10,10 +13,10 @@ const SPENT_TOKEN_SESSION: &str = "SELECT session_id FROM tokens
 const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'refresh_reuse'
                              WHERE id = $2 AND revoked_at IS NULL";
 
-/// Records an access/refresh pair in session `$session`, inside transaction `$tx`.
+/// Records a token pair in session `$session`, inside transaction `$tx`.
 macro_rules! record_pair {
-    ($tx:ident, $session:expr, $access:expr, $refresh:expr) => {
-        for token in [$access, $refresh] {
+    ($tx:ident, $session:expr, $pair:expr) => {
+        for token in [&$pair.access, &$pair.refresh] {
             sqlx::query(INSERT_TOKEN)
                 .bind(&token.jti)
                 .bind($session)
@@ -51,37 +54,31 @@ macro_rules! revoke_if_spent {
 
 impl Store {
     /// Records a new session and its first token pair.
-    pub async fn start_session(
-        &self,
-        user_id: i64,
-        access: &IssuedToken,
-        refresh: &IssuedToken,
-    ) -> Result<(), Error> {
+    pub async fn start_session(&self, user_id: i64, pair: &TokenPair) -> Result<(), Error> {
         const SQL: &str = "INSERT INTO sessions (user_id, created_at, expires_at)
                            VALUES ($1, $2, $3) RETURNING id";
         on_writer!(self, db => {
             let mut tx = db.begin().await?;
             let session_id: i64 = sqlx::query_scalar(SQL)
                 .bind(user_id)
-                .bind(refresh.issued_at)
-                .bind(refresh.expires_at)
+                .bind(pair.refresh.issued_at)
+                .bind(pair.refresh.expires_at)
                 .fetch_one(&mut *tx)
                 .await?;
-            record_pair!(tx, session_id, access, refresh);
+            record_pair!(tx, session_id, pair);
             tx.commit().await?;
         });
         Ok(())
     }
 
-    /// Spends refresh token `jti` of `user_id` and records the new pair in its session, or
+    /// Spends refresh token `jti` of `user_id` and records `pair` in its session, or
     /// revokes the session if the token was already spent.
     pub async fn rotate_refresh(
         &self,
         jti: &str,
         user_id: i64,
         now: i64,
-        access: &IssuedToken,
-        refresh: &IssuedToken,
+        pair: &TokenPair,
     ) -> Result<Rotation, Error> {
         // The one conditional write that decides who wins a race for this token.
         const SPEND: &str = "UPDATE tokens SET spent_at = $1
@@ -100,9 +97,9 @@ impl Store {
                 .await?;
             let rotation = match spent {
                 Some(session_id) => {
-                    record_pair!(tx, session_id, access, refresh);
+                    record_pair!(tx, session_id, pair);
                     sqlx::query(EXTEND)
-                        .bind(refresh.expires_at)
+                        .bind(pair.refresh.expires_at)
                         .bind(session_id)
                         .execute(&mut *tx)
                         .await?;
@@ -119,7 +116,7 @@ impl Store {
 
     /// The user behind access token `jti`, if the token is recorded, unexpired and its
     /// session still live.
-    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<UserRecord>, Error> {
+    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<User>, Error> {
         const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at
              FROM tokens t
              JOIN sessions s ON s.id = t.session_id
@@ -129,7 +126,7 @@ impl Store {
         let row: Option<UserRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
         });
-        Ok(row.map(UserRecord::from))
+        Ok(row.map(User::from))
     }
 
     /// Revokes the live session that refresh token `jti` belongs to. `false` when there is
@@ -153,7 +150,7 @@ impl Store {
     }
 
     /// Revokes every live session and API key of `user_id`; returns how many of each.
-    pub async fn revoke_all(&self, user_id: i64, now: i64) -> Result<(u64, u64), Error> {
+    pub async fn revoke_all(&self, user_id: i64, now: i64) -> Result<Revoked, Error> {
         const SESSIONS: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'revoke_all'
                                 WHERE user_id = $2 AND revoked_at IS NULL";
         const KEYS: &str = "UPDATE api_keys SET revoked_at = $1
@@ -163,7 +160,7 @@ impl Store {
             let sessions = sqlx::query(SESSIONS).bind(now).bind(user_id).execute(&mut *tx).await?;
             let keys = sqlx::query(KEYS).bind(now).bind(user_id).execute(&mut *tx).await?;
             tx.commit().await?;
-            (sessions.rows_affected(), keys.rows_affected())
+            Revoked { sessions: sessions.rows_affected(), api_keys: keys.rows_affected() }
         });
         Ok(counts)
     }

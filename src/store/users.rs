@@ -1,8 +1,18 @@
 //! Users: the uniqueness pre-check, insertion with the unique indexes as the final word,
-//! and the credentials login checks.
+//! and the password record login checks.
 
-use super::{Inserted, NewUser, Store, StoredCredentials, UniqueField, UserRecord, UserRow};
-use crate::error::Error;
+use super::{
+    Store,
+    rows::{PasswordRow, TakenRow, UserRow},
+};
+use crate::{
+    auth::model::{Inserted, NewUser, PasswordRecord, UniqueField},
+    error::Error,
+};
+
+/// The unique constraints of `users`, as both migrations name them.
+const USERNAME_CONSTRAINT: &str = "users_username_key";
+const EMAIL_CONSTRAINT: &str = "users_email_key";
 
 impl Store {
     /// Which of the unique values are already taken, before spending a hash on them.
@@ -11,16 +21,17 @@ impl Store {
         username_key: Option<&str>,
         email_key: Option<&str>,
     ) -> Result<Vec<UniqueField>, Error> {
-        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM users WHERE username_key = $1),
-                                  EXISTS (SELECT 1 FROM users WHERE email_key = $2)";
-        let (username_taken, email_taken): (bool, bool) = on_reader!(self, db => {
+        const SQL: &str = "SELECT
+                EXISTS (SELECT 1 FROM users WHERE username_key = $1) AS username_taken,
+                EXISTS (SELECT 1 FROM users WHERE email_key = $2) AS email_taken";
+        let row: TakenRow = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(username_key).bind(email_key).fetch_one(db).await?
         });
         let mut taken = Vec::new();
-        if username_taken {
+        if row.username_taken {
             taken.push(UniqueField::Username);
         }
-        if email_taken {
+        if row.email_taken {
             taken.push(UniqueField::Email);
         }
         Ok(taken)
@@ -44,11 +55,17 @@ impl Store {
         match inserted {
             Ok(row) => Ok(Inserted::User(row.into())),
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                // Both name it: SQLite "users.email_key", PostgreSQL "users_email_key".
-                let field = if db.message().contains("email_key") {
-                    UniqueField::Email
-                } else {
-                    UniqueField::Username
+                let field = match db.constraint() {
+                    Some(EMAIL_CONSTRAINT) => UniqueField::Email,
+                    Some(USERNAME_CONSTRAINT) => UniqueField::Username,
+                    Some(other) => {
+                        return Err(Error::Internal(format!(
+                            "unique violation on unexpected constraint {other}"
+                        )));
+                    }
+                    // sqlx's SQLite driver reports no constraint name. SQLite has one writer,
+                    // so the row that beat this one is committed: ask which value it holds.
+                    None => self.winner_of_race(user).await?,
                 };
                 Ok(Inserted::Duplicate(field))
             }
@@ -56,26 +73,25 @@ impl Store {
         }
     }
 
-    pub async fn credentials(
+    /// After a lost race to insert `user`, the unique field the winner took (the username
+    /// when both were).
+    async fn winner_of_race(&self, user: &NewUser<'_>) -> Result<UniqueField, Error> {
+        let taken = self.taken(Some(user.username_key), user.email_key).await?;
+        taken.first().copied().ok_or_else(|| {
+            Error::Internal("unique violation, but neither username nor email is taken".into())
+        })
+    }
+
+    /// The user whose case-folded username is `username_key`, with its password hash.
+    pub async fn password_record(
         &self,
         username_key: &str,
-    ) -> Result<Option<StoredCredentials>, Error> {
+    ) -> Result<Option<PasswordRecord>, Error> {
         const SQL: &str = "SELECT id, username, email, created_at, password_hash, is_active
                            FROM users WHERE username_key = $1";
-        let row: Option<(i64, String, Option<String>, i64, String, bool)> = on_reader!(self, db => {
+        let row: Option<PasswordRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(username_key).fetch_optional(db).await?
         });
-        Ok(row.map(
-            |(id, username, email, created_at, password_hash, is_active)| StoredCredentials {
-                user: UserRecord {
-                    id,
-                    username,
-                    email,
-                    created_at,
-                },
-                password_hash,
-                is_active,
-            },
-        ))
+        Ok(row.map(PasswordRecord::from))
     }
 }

@@ -27,7 +27,7 @@ const ALLOWED_HEADERS: [&str; 6] = [
 const EXPOSED_HEADERS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
 
 /// The CORS layer for `origins` (`AUTHD_CORS_ORIGINS`), or none when the list is empty.
-pub fn cors(origins: &[String]) -> Result<Option<CorsLayer>, Error> {
+pub fn layer(origins: &[String]) -> Result<Option<CorsLayer>, Error> {
     let origins: Vec<&str> = origins
         .iter()
         .map(|o| o.trim())
@@ -69,18 +69,18 @@ mod tests {
 
     #[test]
     fn no_origins_means_no_cors() {
-        assert!(matches!(cors(&[]), Ok(None)));
-        assert!(matches!(cors(&[" ".into()]), Ok(None)));
+        assert!(matches!(layer(&[]), Ok(None)));
+        assert!(matches!(layer(&[" ".into()]), Ok(None)));
     }
 
     #[test]
     fn any_or_listed_origins() {
-        assert!(matches!(cors(&["*".into()]), Ok(Some(_))));
+        assert!(matches!(layer(&["*".into()]), Ok(Some(_))));
         let listed = [
             "https://app.example.com".to_string(),
             "http://localhost:5173".to_string(),
         ];
-        assert!(matches!(cors(&listed), Ok(Some(_))));
+        assert!(matches!(layer(&listed), Ok(Some(_))));
     }
 
     #[test]
@@ -90,8 +90,8 @@ mod tests {
             "https://app.example.com/",
             "https://a.example\n.com",
         ] {
-            assert!(cors(&[bad.to_string()]).is_err(), "{bad:?}");
+            assert!(layer(&[bad.to_string()]).is_err(), "{bad:?}");
         }
-        assert!(cors(&["*".into(), "https://a.example.com".into()]).is_err());
+        assert!(layer(&["*".into(), "https://a.example.com".into()]).is_err());
     }
 }

@@ -1,0 +1,159 @@
+//! The domain's nouns: users, issued tokens, signing keys, and the outcomes of the store's
+//! whole operations.
+//!
+//! The core and storage both speak these types, so they live here, below both: storage
+//! imports this module and nothing else of the core, the core imports storage, and adapters
+//! import the core. Nothing here does any work (no I/O, no crypto, no validation) and nothing
+//! here imports another module of authd.
+
+use std::fmt;
+
+/// A user as every transport shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    /// `None` when registered without one (the DRF token API allows that).
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+/// A validated user about to be stored; the `_key` fields are the case-folded forms that
+/// uniqueness and login compare.
+#[derive(Debug)]
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub username_key: &'a str,
+    pub email: Option<&'a str>,
+    pub email_key: Option<&'a str>,
+    /// argon2id PHC string; never the password.
+    pub password_hash: &'a str,
+    pub created_at: i64,
+}
+
+/// What login needs to check a password: the user, its hash and whether it may log in.
+pub struct PasswordRecord {
+    pub user: User,
+    pub password_hash: String,
+    pub is_active: bool,
+}
+
+impl fmt::Debug for PasswordRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordRecord")
+            .field("user", &self.user)
+            .field("password_hash", &"<redacted>")
+            .field("is_active", &self.is_active)
+            .finish()
+    }
+}
+
+/// A field that must be unique among users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    Username,
+    Email,
+}
+
+/// The outcome of storing a new user: created, or beaten to a unique value.
+#[derive(Debug)]
+pub enum Inserted {
+    User(User),
+    Duplicate(UniqueField),
+}
+
+/// The outcome of spending a refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rotation {
+    /// The token was live and unspent; it is now spent and the new pair is recorded.
+    Rotated,
+    /// The token had already been spent: its session is now revoked.
+    Reused,
+    /// Unknown token, expired, or its session was already over.
+    Rejected,
+}
+
+/// What revoking everything of a user ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revoked {
+    pub sessions: u64,
+    pub api_keys: u64,
+}
+
+/// The two kinds of JWT authd issues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    Access,
+    Refresh,
+}
+
+impl TokenKind {
+    /// simplejwt's `token_type` claim value, also the `kind` column in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenKind::Access => "access",
+            TokenKind::Refresh => "refresh",
+        }
+    }
+}
+
+/// A signed token and the facts the database records about it (never the token itself).
+#[derive(Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub jti: String,
+    pub kind: TokenKind,
+    pub issued_at: i64,
+    pub expires_at: i64,
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"<redacted>")
+            .field("jti", &self.jti)
+            .field("kind", &self.kind)
+            .field("issued_at", &self.issued_at)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// A session's current access and refresh token, as handed to the client.
+#[derive(Debug, Clone)]
+pub struct TokenPair {
+    pub access: IssuedToken,
+    pub refresh: IssuedToken,
+}
+
+/// A signing key as stored: the private key as PKCS#8 DER, the raw 32-byte Ed25519 public
+/// key, and its `kid` (the RFC 7638 thumbprint of the public key).
+#[derive(Clone)]
+pub struct KeyPair {
+    pub kid: String,
+    pub private_pkcs8: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+impl fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("kid", &self.kid)
+            .field("private_pkcs8", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// A key other services verify authd's tokens with, as the core publishes it; the REST
+/// adapter writes it out as a JWK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerificationKey {
+    /// The `kid` header of tokens signed with this key.
+    pub kid: String,
+    /// The JWS algorithm name (`EdDSA`).
+    pub algorithm: &'static str,
+    /// The raw Ed25519 public key.
+    pub public_key: Vec<u8>,
+}
