@@ -1,18 +1,23 @@
 //! authd: an authentication service for gRPC shops.
 //!
-//! The map:
+//! The map, with the arrows between modules running one way (adapters → core → storage;
+//! `architecture_tests` fails on one that runs back):
+//! - [`grpc`] — the `auth.v1.AuthService` adapter: metadata to a request context, decode,
+//!   call the core, encode; errors to `tonic::Status` in one place.
+//! - [`rest`] — the Django-compatible JSON endpoints on the same port, over the same core,
+//!   each failure worded in its API's dialect in one place.
 //! - [`auth`] — the core: register, login, refresh, logout, "who am I". All the rules about
-//!   users, passwords and tokens, and nothing about transports.
-//! - [`store`] — users, sessions, issued tokens and signing keys in the database, as whole
-//!   domain operations.
-//! - [`grpc`] — the `auth.v1.AuthService` adapter: decode, call the core, encode.
-//! - [`rest`] — the Django-compatible JSON endpoints on the same port, over the same core.
-//! - [`error`] — the one error type and its one mapping to gRPC codes and HTTP statuses.
+//!   users, passwords and tokens, and nothing about transports. [`auth::model`] holds the
+//!   domain's nouns, which the core and storage share.
+//! - [`store`] — users, sessions, issued tokens, API keys and signing keys in SQLite or
+//!   PostgreSQL, as whole domain operations; it knows the core only through [`auth::model`].
+//! - [`error`] — the one error type and its one choice of gRPC code and HTTP status per
+//!   variant; a leaf.
+//! - [`clock`] — time as a parameter, so expiry is testable without sleeping; a leaf.
 //! - [`server`] — builds the state and serves every service (and grpc-web) on one listener.
-//! - [`web`] — CORS for the browser origins an operator allows.
-//! - [`demo`] — the demo page at `/`, built from `web/` and embedded in the binary.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
-//! - [`clock`] — time as a parameter, so expiry is testable without sleeping.
+//! - [`cors`] — CORS for the browser origins an operator allows.
+//! - [`demo`] — the demo page at `/`, built from `web/` and embedded in the binary.
 //! - [`pb`] — code generated from `proto/auth/v1/auth.proto`.
 
 pub mod auth;
@@ -25,6 +30,9 @@ pub mod grpc;
 pub mod rest;
 pub mod server;
 pub mod store;
+
+#[cfg(test)]
+mod architecture_tests;
 
 /// Generated from `proto/auth/v1/auth.proto`, the public contract.
 #[allow(clippy::all, clippy::pedantic, missing_docs)]

@@ -3,7 +3,8 @@
 //! gRPC metadata and HTTP headers carry the same `authorization: <scheme> <credentials>`
 //! string; parsing it here means `GetMe`, `GET /api/me/` and `GET /auth/me/` can never
 //! disagree about what counts as "no credentials" and what counts as "bad credentials".
-//! Two schemes are read: `Bearer <access JWT>` and DRF's `Token <API key>`.
+//! Two schemes exist, `Bearer <access JWT>` and DRF's `Token <API key>`; which of them an
+//! endpoint reads is a policy its adapter names ([`AcceptedSchemes`]).
 
 use crate::error::{Error, MalformedHeader};
 

@@ -1,7 +1,8 @@
 //! Validated user fields: `Username`, `Email` and `Password`, and the raw input they parse.
 //!
-//! Parse, don't validate: once a value is one of these types it satisfies the rules of the
-//! compatibility contract ("One user table"), so nothing downstream re-checks it. The error
+//! Parse, don't validate: once a value is one of these types it satisfies the rules Django's
+//! user model applied to it (the username validator and length, the email validator), so
+//! nothing downstream re-checks it. The error
 //! texts are Django's and DRF's, word for word, because existing clients match on them.
 //! Password *strength* (Django's four validators) needs the username and email too, so it
 //! lives in `password_policy.rs`; here a password only has to be present and short enough.

@@ -1,9 +1,9 @@
 //! Django's four password validators, run in Django's order, every failure reported.
 //!
 //! The Django projects authd replaces configured these validators but never called them;
-//! authd enforces them with Django's exact rules and messages (see `data/README.md` in the
-//! shared material): user-attribute similarity, minimum length 8, the 20,000 common
-//! passwords, and entirely numeric. The common list ships inside the binary (gzip, ~80 KB)
+//! authd enforces them with Django's exact rules and messages: user-attribute similarity,
+//! minimum length 8, the 20,000 common passwords (Django's own list, in
+//! `data/common-passwords.txt.gz` with its licence beside it), and entirely numeric. The common list ships inside the binary (gzip, ~80 KB)
 //! and is decompressed once at start.
 
 use std::{collections::HashSet, io::Read};

@@ -2,7 +2,7 @@
 //!
 //! Each method decodes its request into core inputs, calls one [`Auth`] method and encodes
 //! the answer. No rule about users, passwords or tokens may live here. Errors become a
-//! `tonic::Status` in exactly one place ([`status`]), with field violations as
+//! `tonic::Status` in exactly one place (`convert::status`), with field violations as
 //! `google.rpc.BadRequest` details.
 
 mod convert;

@@ -65,7 +65,7 @@ pub struct DetailBody {
     code: Option<String>,
 }
 
-/// Seed 2's error envelope.
+/// The JWT API's error envelope.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct WrappedErrorsBody {

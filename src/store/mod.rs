@@ -9,7 +9,7 @@
 //! Two backends, picked by the database URL's scheme: an embedded SQLite file, or
 //! PostgreSQL for several nodes on one database. Their SQL is the same text by default (`$1`
 //! placeholders, `RETURNING` and `ON CONFLICT` mean the same in both), so each method is
-//! written once, inside [`on_writer!`]/[`on_reader!`], and compiled for each backend's
+//! written once, inside `on_writer!`/`on_reader!`, and compiled for each backend's
 //! native pool. Where the dialects must differ (batched deletes, `SKIP LOCKED`,
 //! `LISTEN/NOTIFY`), the same macros take one arm per backend, so a divergent query still
 //! gets the "database is down" check. Only connecting and migrating live apart
