@@ -201,10 +201,7 @@ mod tests {
 
     #[test]
     fn defaults_just_work() {
-        let config = Config::try_parse_from(["authd"]);
-        let Ok(config) = config else {
-            unreachable!("defaults must parse: {config:?}")
-        };
+        let config = Config::try_parse_from(["authd"]).expect("defaults parse");
         assert_eq!(config.listen.to_string(), "127.0.0.1:50051");
         assert_eq!(config.database_url.expose(), "sqlite://authd.db");
         assert_eq!(config.access_token_lifetime, 3600);

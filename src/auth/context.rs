@@ -143,7 +143,7 @@ mod tests {
             user_agent: Some(&agent),
             ..Caller::default()
         };
-        let kept = Context::new(5, caller).user_agent.unwrap_or_default();
+        let kept = Context::new(5, caller).user_agent.unwrap();
         assert_eq!(kept.chars().count(), MAX_USER_AGENT_CHARS);
     }
 }

@@ -124,10 +124,7 @@ mod tests {
     use super::*;
 
     fn policy() -> PasswordPolicy {
-        match PasswordPolicy::load() {
-            Ok(policy) => policy,
-            Err(e) => unreachable!("the bundled list must load: {e}"),
-        }
+        PasswordPolicy::load().expect("the bundled list loads")
     }
 
     #[test]
