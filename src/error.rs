@@ -108,6 +108,14 @@ pub enum Error {
     /// A token that is malformed, forged, expired, of the wrong type, spent or revoked.
     #[error("token is invalid or expired")]
     InvalidToken,
+    /// Too many attempts (from this address, or at this account): the client must wait
+    /// `retry_after` seconds (at least one) before the next one is considered.
+    #[error("too many attempts, retry in {retry_after} s")]
+    Throttled { retry_after: u64 },
+    /// authd is busy (password hashing is at its queue limit); retrying after
+    /// `retry_after` seconds may work.
+    #[error("overloaded, retry in {retry_after} s")]
+    Overloaded { retry_after: u64 },
     /// The database cannot be reached or is overloaded; retrying later may work.
     #[error("service unavailable")]
     Unavailable(String),
@@ -128,6 +136,8 @@ impl Error {
             Error::MissingCredentials => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             Error::MalformedCredentials(_) => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             Error::InvalidToken => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
+            Error::Throttled { .. } => (Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS),
+            Error::Overloaded { .. } => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             Error::Unavailable(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             Error::Internal(_) => (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR),
         }
@@ -141,6 +151,23 @@ impl Error {
         self.codes().1
     }
 
+    /// How long a throttled or overloaded client should wait before trying again.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Error::Throttled { retry_after } | Error::Overloaded { retry_after } => {
+                Some(*retry_after)
+            }
+            Error::InvalidInput(_)
+            | Error::AlreadyExists(_)
+            | Error::InvalidCredentials
+            | Error::MissingCredentials
+            | Error::MalformedCredentials(_)
+            | Error::InvalidToken
+            | Error::Unavailable(_)
+            | Error::Internal(_) => None,
+        }
+    }
+
     /// The field errors carried by validation and duplicate failures.
     pub fn field_errors(&self) -> Option<&FieldErrors> {
         match self {
@@ -149,6 +176,8 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::Throttled { .. }
+            | Error::Overloaded { .. }
             | Error::Unavailable(_)
             | Error::Internal(_) => None,
         }
@@ -163,7 +192,9 @@ impl Error {
             | Error::InvalidCredentials
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
-            | Error::InvalidToken => None,
+            | Error::InvalidToken
+            | Error::Throttled { .. }
+            | Error::Overloaded { .. } => None,
         }
     }
 
@@ -177,7 +208,9 @@ impl Error {
             | Error::InvalidCredentials
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
-            | Error::InvalidToken => {}
+            | Error::InvalidToken
+            | Error::Throttled { .. }
+            | Error::Overloaded { .. } => {}
         }
     }
 

@@ -74,6 +74,9 @@ fn field_name(field: Field) -> &'static str {
 pub fn status(error: Error) -> Status {
     error.log_if_server_fault();
     let code = error.grpc_code();
+    if let Some(wait) = error.retry_after() {
+        return retry_later(code, error.to_string(), wait);
+    }
     match error.field_errors() {
         Some(fields) => {
             let mut details = ErrorDetails::new();
@@ -87,6 +90,17 @@ pub fn status(error: Error) -> Status {
         }
         None => Status::new(code, error.to_string()),
     }
+}
+
+/// A status that tells the client when to come back: a `google.rpc.RetryInfo` detail, and
+/// `retry-after` metadata (seconds) for clients that read no details.
+fn retry_later(code: tonic::Code, message: String, wait: u64) -> Status {
+    let details = ErrorDetails::with_retry_info(Some(std::time::Duration::from_secs(wait)));
+    let mut status = Status::with_error_details(code, message, details);
+    status
+        .metadata_mut()
+        .insert("retry-after", tonic::metadata::MetadataValue::from(wait));
+    status
 }
 
 /// `username: This field is required.; password: …`, for the status message.
@@ -108,6 +122,15 @@ fn describe(errors: &FieldErrors) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttled_calls_say_when_to_retry_in_details_and_metadata() {
+        let status = status(Error::Throttled { retry_after: 7 });
+        assert_eq!(status.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(status.metadata().get("retry-after").unwrap(), "7");
+        let retry = status.get_details_retry_info().unwrap();
+        assert_eq!(retry.retry_delay, Some(std::time::Duration::from_secs(7)));
+    }
 
     #[test]
     fn field_errors_read_as_one_message_in_proto_names() {

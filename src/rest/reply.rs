@@ -13,7 +13,10 @@
 
 use axum::{
     Json,
-    http::{HeaderValue, Method, StatusCode, header::WWW_AUTHENTICATE},
+    http::{
+        HeaderValue, Method, StatusCode,
+        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+    },
     response::{IntoResponse, Response},
 };
 use serde_json::{Map, Value, json};
@@ -108,6 +111,8 @@ fn drf_view(error: Error) -> Response {
         Error::MalformedCredentials(_) | Error::InvalidToken => {
             challenge(token_not_valid(status), BEARER_CHALLENGE)
         }
+        Error::Throttled { retry_after } => throttled(status, retry_after),
+        Error::Overloaded { retry_after } => overloaded(status, retry_after),
         Error::Unavailable(_) => unavailable(status),
         Error::Internal(_) => server_fault(status),
     }
@@ -130,6 +135,8 @@ fn wrapped(message: &'static str, error: Error) -> Response {
         Error::MalformedCredentials(_) | Error::InvalidToken => {
             challenge(token_not_valid(status), BEARER_CHALLENGE)
         }
+        Error::Throttled { retry_after } => throttled(status, retry_after),
+        Error::Overloaded { retry_after } => overloaded(status, retry_after),
         Error::Unavailable(_) => unavailable(status),
         Error::Internal(_) => server_fault(status),
     }
@@ -143,6 +150,8 @@ fn token_authentication(error: Error) -> Response {
             return (status, Json(field_errors(&errors))).into_response();
         }
         Error::InvalidCredentials => return bad_credentials(),
+        Error::Throttled { retry_after } => return throttled(status, retry_after),
+        Error::Overloaded { retry_after } => return overloaded(status, retry_after),
         Error::Unavailable(_) => return unavailable(status),
         Error::Internal(_) => return server_fault(status),
         Error::MissingCredentials => NOT_PROVIDED,
@@ -165,6 +174,8 @@ fn jwt_authentication(error: Error) -> Response {
             return (status, Json(field_errors(&errors))).into_response();
         }
         Error::InvalidCredentials => return bad_credentials(),
+        Error::Throttled { retry_after } => return throttled(status, retry_after),
+        Error::Overloaded { retry_after } => return overloaded(status, retry_after),
         Error::Unavailable(_) => return unavailable(status),
         Error::Internal(_) => return server_fault(status),
         Error::MissingCredentials => json!({ "detail": NOT_PROVIDED }),
@@ -199,6 +210,29 @@ fn not_provided(status: StatusCode) -> Response {
 
 fn unavailable(status: StatusCode) -> Response {
     detail(status, "Service temporarily unavailable, try again later.")
+}
+
+/// DRF's throttling answer (`Throttled`), with `Retry-After`.
+fn throttled(status: StatusCode, retry_after: u64) -> Response {
+    let unit = if retry_after == 1 {
+        "second"
+    } else {
+        "seconds"
+    };
+    let text = format!("Request was throttled. Expected available in {retry_after} {unit}.");
+    with_retry_after(detail(status, &text), retry_after)
+}
+
+/// Too busy to take the request now; `Retry-After` says when to try again.
+fn overloaded(status: StatusCode, retry_after: u64) -> Response {
+    with_retry_after(unavailable(status), retry_after)
+}
+
+fn with_retry_after(mut response: Response, retry_after: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 fn server_fault(status: StatusCode) -> Response {
@@ -249,6 +283,32 @@ fn field_errors(errors: &FieldErrors) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn throttled_requests_get_drfs_words_and_retry_after_in_every_dialect() {
+        for dialect in [
+            Dialect::Drf,
+            Dialect::Wrapped("Invalid data"),
+            Dialect::TokenAuthentication,
+            Dialect::JwtAuthentication,
+            Dialect::JwtTokenView,
+        ] {
+            for (wait, words) in [(1, "1 second."), (30, "30 seconds.")] {
+                let response = dialect.reply(Error::Throttled { retry_after: wait });
+                assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+                assert_eq!(response.headers()[RETRY_AFTER], wait.to_string().as_str());
+                let body = axum::body::to_bytes(response.into_body(), 1024)
+                    .await
+                    .unwrap();
+                let body: Value = serde_json::from_slice(&body).unwrap();
+                let expected = format!("Request was throttled. Expected available in {words}");
+                assert_eq!(body, json!({ "detail": expected }));
+            }
+            let busy = dialect.reply(Error::Overloaded { retry_after: 2 });
+            assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(busy.headers()[RETRY_AFTER], "2");
+        }
+    }
 
     #[test]
     fn field_errors_use_the_django_names() {
