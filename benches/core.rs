@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use authd::auth::{
-    hashing::{HashParams, Hasher},
+    hashing::{HashLimits, HashParams, Hasher},
     model::{KeyPair, TokenKind},
     tokens::{TokenSettings, TokenSigner},
 };
@@ -52,26 +52,31 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let hasher = Hasher::new(HashParams::default(), 1).unwrap();
+    let limits = HashLimits {
+        concurrency: 1,
+        queue: 1,
+        max_wait: Duration::from_secs(60),
+    };
+    let hasher = Hasher::new(HashParams::default(), limits).unwrap();
     let hash = runtime
-        .block_on(hasher.hash("correct-horse-battery"))
+        .block_on(hasher.hash("correct-horse-battery", None))
         .unwrap();
     measure("argon2id hash (m=19456,t=2)", budget, || {
         runtime
-            .block_on(hasher.hash("correct-horse-battery"))
+            .block_on(hasher.hash("correct-horse-battery", None))
             .unwrap();
     });
     measure("argon2id verify", budget, || {
         assert!(
             runtime
-                .block_on(hasher.verify("correct-horse-battery", Some(&hash)))
+                .block_on(hasher.verify("correct-horse-battery", Some(&hash), None))
                 .unwrap()
         );
     });
     measure("argon2id verify (no user)", budget, || {
         assert!(
             !runtime
-                .block_on(hasher.verify("correct-horse-battery", None))
+                .block_on(hasher.verify("correct-horse-battery", None, None))
                 .unwrap()
         );
     });

@@ -9,7 +9,11 @@ use std::{fmt, net::SocketAddr, str::FromStr};
 use clap::Parser;
 
 use crate::{
-    auth::{AuthSettings, hashing::HashParams, tokens::TokenSettings},
+    auth::{
+        AuthSettings,
+        hashing::{HashLimits, HashParams},
+        tokens::TokenSettings,
+    },
     store::PoolSettings,
 };
 
@@ -83,6 +87,18 @@ pub struct Config {
     #[arg(long, env = "AUTHD_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
 
+    /// Most requests that may wait for a hashing slot (Login, Register, `/api/token/`);
+    /// one more is refused at once with UNAVAILABLE / 503 and a retry-after, instead of
+    /// waiting in a line that only grows. Default: 16 per hashing slot (about 16 hash
+    /// times, ≈ 0.3 s, of waiting at most).
+    #[arg(long, env = "AUTHD_HASH_QUEUE")]
+    pub hash_queue: Option<usize>,
+
+    /// Longest a request waits for a hashing slot (e.g. 500ms, 5s); a client's shorter
+    /// `grpc-timeout` wins. Past it the answer is UNAVAILABLE / 503 with a retry-after.
+    #[arg(long, env = "AUTHD_HASH_WAIT", default_value = "5s", value_parser = parse_wait)]
+    pub hash_wait: std::time::Duration,
+
     /// On SIGTERM/SIGINT, how long to let open requests finish (health already says
     /// NOT_SERVING) before closing them.
     #[arg(long, env = "AUTHD_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
@@ -114,9 +130,19 @@ impl Config {
                 parallelism: self.argon2_parallelism,
             },
             api_key_lifetime: self.api_key_lifetime,
-            hash_concurrency: self
-                .hash_concurrency
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            hash_limits: self.hash_limits(),
+        }
+    }
+
+    fn hash_limits(&self) -> HashLimits {
+        let concurrency = self
+            .hash_concurrency
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .max(1);
+        HashLimits {
+            concurrency,
+            queue: self.hash_queue.unwrap_or(concurrency * 16),
+            max_wait: self.hash_wait,
         }
     }
 }
@@ -176,6 +202,20 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
+/// A wait: milliseconds (`250ms`) or anything [`parse_duration`] takes.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    match text.trim().strip_suffix("ms") {
+        Some(millis) => match millis.parse::<u64>() {
+            Ok(millis) if millis > 0 => Ok(std::time::Duration::from_millis(millis)),
+            _ => Err(format!(
+                "{text:?} must be a whole number of milliseconds, at least 1"
+            )),
+        },
+        None => parse_duration(text)
+            .map(|seconds| std::time::Duration::from_secs(seconds.unsigned_abs())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +228,17 @@ mod tests {
         assert_eq!(parse_duration("1d"), Ok(86_400));
         for bad in ["", "0", "5w", "m", "-1m", "99999999999999999d"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn waits_take_milliseconds_too() {
+        use std::time::Duration;
+        assert_eq!(parse_wait("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_wait("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_wait("2"), Ok(Duration::from_secs(2)));
+        for bad in ["0ms", "ms", "1.5ms", "-3ms", "0"] {
+            assert!(parse_wait(bad).is_err(), "{bad}");
         }
     }
 

@@ -19,7 +19,7 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<String, Error> {
-        let user = self.authenticate(username, password).await?;
+        let user = self.authenticate(ctx, username, password).await?;
         let key = random_hex::<20>()?;
         let expires_at = self.api_key_lifetime.map(|lifetime| ctx.now + lifetime);
         self.store

@@ -10,7 +10,10 @@ use std::{
     fmt,
     net::SocketAddr,
     sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
 };
+
+use tokio::time::Instant;
 
 /// Longest `user-agent` kept (longer ones are cut, at a character boundary).
 const MAX_USER_AGENT_CHARS: usize = 256;
@@ -25,6 +28,8 @@ pub struct Caller<'a> {
     pub user_agent: Option<&'a str>,
     /// The caller's `x-request-id`, adopted when it is short printable ASCII.
     pub request_id: Option<&'a str>,
+    /// How long the caller will wait for an answer (gRPC's `grpc-timeout`), if it said.
+    pub timeout: Option<Duration>,
 }
 
 /// One request, as the core sees it.
@@ -36,6 +41,9 @@ pub struct Context {
     pub peer: Option<SocketAddr>,
     pub user_agent: Option<Box<str>>,
     pub request_id: RequestId,
+    /// When the caller stops waiting: work that would finish later (a queued password
+    /// hash) is not started.
+    pub deadline: Option<Instant>,
 }
 
 impl Context {
@@ -56,6 +64,7 @@ impl Context {
             peer: caller.peer,
             user_agent,
             request_id,
+            deadline: caller.timeout.map(|timeout| Instant::now() + timeout),
         }
     }
 }

@@ -13,14 +13,26 @@
 //!
 //! Verifying an unknown user runs against a dummy hash made with the same parameters, so it
 //! costs exactly what a real check costs.
+//!
+//! The wait is bounded too. At most `queue` requests wait for a permit; one more is refused
+//! at once as [`Error::Overloaded`] (UNAVAILABLE / 503 with a retry-after) instead of
+//! joining a line that only grows: under a flood of 2,000 logins an unbounded line made a
+//! legitimate login wait 29 s. A request also stops waiting at its deadline (the client's
+//! `grpc-timeout`, or `max_wait`), so nobody is served after they have given up.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use argon2::{
     Algorithm, Argon2, Block, Params, PasswordHash, Version,
     password_hash::phc::{Output, ParamsString, Salt},
 };
-use tokio::sync::Semaphore;
+use tokio::{sync::Semaphore, time::Instant};
 use tracing::Instrument;
 
 use crate::error::Error;
@@ -44,6 +56,17 @@ impl Default for HashParams {
     }
 }
 
+/// How many hashes run at once and how long the line for them may be.
+#[derive(Debug, Clone, Copy)]
+pub struct HashLimits {
+    /// Hashes computed at once (each holds `memory_kib` of memory).
+    pub concurrency: usize,
+    /// Requests that may wait for one of those slots; beyond it, `Overloaded` at once.
+    pub queue: usize,
+    /// Longest a request waits for a slot when its own deadline is later (or unset).
+    pub max_wait: Duration,
+}
+
 const SALT_BYTES: usize = 16;
 const OUTPUT_BYTES: usize = 32;
 
@@ -55,11 +78,16 @@ pub struct Hasher {
     memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<str>,
+    limits: HashLimits,
+    /// Requests admitted: running or waiting. Never above `concurrency + queue`.
+    admitted: Arc<AtomicUsize>,
+    /// A moving average of one hash's duration (µs), to tell refused clients when to retry.
+    average_micros: Arc<AtomicU64>,
 }
 
 impl Hasher {
     /// Builds the hasher and its dummy hash (one hash's worth of time at start).
-    pub fn new(params: HashParams, concurrency: usize) -> Result<Self, Error> {
+    pub fn new(params: HashParams, limits: HashLimits) -> Result<Self, Error> {
         let params = Params::new(
             params.memory_kib,
             params.iterations,
@@ -70,55 +98,85 @@ impl Hasher {
         let mut random = [0u8; 32];
         fill_random(&mut random)?;
         let mut memory = vec![Block::new(); params.block_count()];
+        let started = std::time::Instant::now();
         let dummy_hash = hash_now(&params, &random, &mut memory)?;
+        let first_micros = started.elapsed().as_micros().try_into().unwrap_or(u64::MAX);
+        let limits = HashLimits {
+            concurrency: limits.concurrency.max(1),
+            ..limits
+        };
         Ok(Self {
             params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(limits.concurrency)),
             memory: Arc::new(Mutex::new(vec![memory])),
             dummy_hash: dummy_hash.into(),
+            limits,
+            admitted: Arc::new(AtomicUsize::new(0)),
+            average_micros: Arc::new(AtomicU64::new(first_micros)),
         })
     }
 
     /// Hashes a new password into a PHC string (`$argon2id$v=19$m=…`).
-    pub async fn hash(&self, password: &str) -> Result<String, Error> {
+    pub async fn hash(&self, password: &str, deadline: Option<Instant>) -> Result<String, Error> {
         let params = self.params.clone();
         let password = password.to_owned();
-        self.run_bounded(move |memory| hash_now(&params, password.as_bytes(), memory))
-            .await?
+        self.run_bounded(deadline, move |memory| {
+            hash_now(&params, password.as_bytes(), memory)
+        })
+        .await?
     }
 
     /// Checks `password` against `stored` (a PHC string), or against the dummy hash when
     /// there is no user, which always fails but takes the same time.
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, Error> {
+    pub async fn verify(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> Result<bool, Error> {
         let password = password.to_owned();
         let exists = stored.is_some();
         let stored: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
         let matched = self
-            .run_bounded(move |memory| verify_now(&stored, password.as_bytes(), memory))
+            .run_bounded(deadline, move |memory| {
+                verify_now(&stored, password.as_bytes(), memory)
+            })
             .await?;
         Ok(exists && matched)
     }
 
     /// Runs `work` on the blocking pool with a pooled buffer once a permit is free, inside
-    /// the caller's span.
+    /// the caller's span; refuses at once when the line is full, and stops waiting at the
+    /// deadline.
     async fn run_bounded<T: Send + 'static>(
         &self,
+        deadline: Option<Instant>,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let permit = self
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| Error::Internal(format!("hash semaphore closed: {e}")))?;
+        let _admission = self.admit()?;
+        let longest = Instant::now() + self.limits.max_wait;
+        let deadline = deadline.map_or(longest, |deadline| deadline.min(longest));
+        let permit =
+            match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
+                Ok(permit) => {
+                    permit.map_err(|e| Error::Internal(format!("hash semaphore closed: {e}")))?
+                }
+                Err(_) => {
+                    tracing::info!("gave up waiting for a hashing slot at the deadline");
+                    return Err(self.overloaded());
+                }
+            };
         let pool = self.memory.clone();
         let blocks = self.params.block_count();
+        let average = self.average_micros.clone();
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             // Holding a permit guarantees a buffer is free or may be made.
             let mut memory = take_buffer(&pool).unwrap_or_else(|| vec![Block::new(); blocks]);
+            let started = std::time::Instant::now();
             let result = work(&mut memory);
+            record_duration(&average, started.elapsed());
             return_buffer(&pool, memory);
             drop(permit);
             result
@@ -127,6 +185,46 @@ impl Hasher {
         .await
         .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
     }
+
+    /// A place among the running and waiting requests, or `Overloaded` when there is none.
+    fn admit(&self) -> Result<Admission, Error> {
+        let capacity = self.limits.concurrency + self.limits.queue;
+        let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(self.admitted.clone());
+        if admitted >= capacity {
+            drop(admission);
+            tracing::info!(capacity, "hashing line full; request refused");
+            return Err(self.overloaded());
+        }
+        Ok(admission)
+    }
+
+    /// Refusal with the time the whole line takes to drain at the recent pace (≥ 1 s).
+    fn overloaded(&self) -> Error {
+        let line = (self.limits.concurrency + self.limits.queue) as u64;
+        let each = self.average_micros.load(Ordering::Relaxed);
+        let drain_micros = line.saturating_mul(each) / self.limits.concurrency as u64;
+        Error::Overloaded {
+            retry_after: drain_micros.div_ceil(1_000_000).max(1),
+        }
+    }
+}
+
+/// One admitted request; leaving (done, refused or cancelled) frees its place.
+struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Folds one hash's duration into the moving average (weight 1/8).
+fn record_duration(average: &AtomicU64, took: Duration) {
+    let took: u64 = took.as_micros().try_into().unwrap_or(u64::MAX);
+    let old = average.load(Ordering::Relaxed);
+    let new = old - old / 8 + took / 8;
+    average.store(new, Ordering::Relaxed);
 }
 
 fn take_buffer(pool: &Mutex<Vec<Vec<Block>>>) -> Option<Vec<Block>> {
@@ -203,37 +301,49 @@ fn verify_now(stored: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
 mod tests {
     use super::*;
 
+    fn limits(concurrency: usize, queue: usize) -> HashLimits {
+        HashLimits {
+            concurrency,
+            queue,
+            max_wait: Duration::from_secs(30),
+        }
+    }
+
     fn cheap() -> Hasher {
         let params = HashParams {
             memory_kib: 64,
             iterations: 1,
             parallelism: 1,
         };
-        Hasher::new(params, 2).expect("valid parameters")
+        Hasher::new(params, limits(2, 64)).expect("valid parameters")
     }
 
     #[tokio::test]
     async fn hashes_verify_and_wrong_passwords_fail() -> Result<(), Error> {
         let hasher = cheap();
-        let hash = hasher.hash("s3cret-passphrase").await?;
+        let hash = hasher.hash("s3cret-passphrase", None).await?;
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(!hash.contains("s3cret"));
-        assert!(hasher.verify("s3cret-passphrase", Some(&hash)).await?);
-        assert!(!hasher.verify("wrong", Some(&hash)).await?);
+        assert!(
+            hasher
+                .verify("s3cret-passphrase", Some(&hash), None)
+                .await?
+        );
+        assert!(!hasher.verify("wrong", Some(&hash), None).await?);
         Ok(())
     }
 
     #[tokio::test]
     async fn unknown_users_never_verify_even_with_the_dummy_password() -> Result<(), Error> {
         let hasher = cheap();
-        assert!(!hasher.verify("anything", None).await?);
-        assert!(!hasher.verify("", None).await?);
+        assert!(!hasher.verify("anything", None, None).await?);
+        assert!(!hasher.verify("", None, None).await?);
         Ok(())
     }
 
     #[tokio::test]
     async fn a_corrupt_stored_hash_is_a_failed_check_not_an_error() -> Result<(), Error> {
-        assert!(!cheap().verify("x", Some("not-a-phc-string")).await?);
+        assert!(!cheap().verify("x", Some("not-a-phc-string"), None).await?);
         Ok(())
     }
 
@@ -245,12 +355,12 @@ mod tests {
                 iterations: 2,
                 parallelism: 1,
             },
-            1,
+            limits(1, 1),
         )?;
-        let hash = old.hash("s3cret-passphrase").await?;
+        let hash = old.hash("s3cret-passphrase", None).await?;
         let new = cheap();
-        assert!(new.verify("s3cret-passphrase", Some(&hash)).await?);
-        assert!(!new.verify("s3cret-passphrase!", Some(&hash)).await?);
+        assert!(new.verify("s3cret-passphrase", Some(&hash), None).await?);
+        assert!(!new.verify("s3cret-passphrase!", Some(&hash), None).await?);
         Ok(())
     }
 
@@ -260,7 +370,7 @@ mod tests {
         let params = Params::new(64, 1, 1, None).unwrap();
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let hash = argon2.hash_password(b"interop").unwrap().to_string();
-        assert!(cheap().verify("interop", Some(&hash)).await?);
+        assert!(cheap().verify("interop", Some(&hash), None).await?);
         Ok(())
     }
 
@@ -269,7 +379,7 @@ mod tests {
         let hasher = cheap();
         let work = (0..16).map(|i| {
             let hasher = hasher.clone();
-            async move { hasher.hash(&format!("password-{i}")).await }
+            async move { hasher.hash(&format!("password-{i}"), None).await }
         });
         for result in futures::future::join_all(work).await {
             result?;
@@ -286,6 +396,6 @@ mod tests {
             iterations: 1,
             parallelism: 1,
         };
-        assert!(Hasher::new(params, 1).is_err());
+        assert!(Hasher::new(params, limits(1, 1)).is_err());
     }
 }

@@ -30,7 +30,7 @@ mod sessions;
 use std::sync::Arc;
 
 use crate::{clock::Clock, error::Error, store::Store};
-use hashing::{HashParams, Hasher};
+use hashing::{HashLimits, HashParams, Hasher};
 use model::{KeyPair, VerificationKey};
 use password_policy::PasswordPolicy;
 use tokens::{TokenSettings, TokenSigner};
@@ -44,8 +44,8 @@ pub use register::{EmailRule, Registration};
 pub struct AuthSettings {
     pub tokens: TokenSettings,
     pub hashing: HashParams,
-    /// How many password hashes may run at once (each holds `memory_kib` of memory).
-    pub hash_concurrency: usize,
+    /// How many password hashes run at once, and how many requests may wait for them.
+    pub hash_limits: HashLimits,
     /// How long an API key lives (seconds); `None`: until revoked.
     pub api_key_lifetime: Option<i64>,
 }
@@ -76,7 +76,7 @@ impl Auth {
         if active.kid == candidate.kid {
             tracing::info!(kid = %active.kid, "created a new signing key");
         }
-        let hasher = Hasher::new(settings.hashing, settings.hash_concurrency)?;
+        let hasher = Hasher::new(settings.hashing, settings.hash_limits)?;
         Ok(Self {
             signer: TokenSigner::new(settings.tokens, active, others),
             policy: PasswordPolicy::load()?,

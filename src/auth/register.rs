@@ -88,7 +88,7 @@ impl Auth {
             return Err(Error::Internal("validated fields missing".into()));
         };
 
-        let password_hash = self.hasher.hash(password.expose()).await?;
+        let password_hash = self.hasher.hash(password.expose(), ctx.deadline).await?;
         let new_user = NewUser {
             username: username.as_str(),
             username_key: &username_key,

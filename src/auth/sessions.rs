@@ -23,7 +23,7 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
-        let user = self.authenticate(username, password).await?;
+        let user = self.authenticate(ctx, username, password).await?;
         let pair = self.issue_pair(ctx, user.id)?;
         self.store.start_session(user.id, &pair).await?;
         tracing::info!("session started");
@@ -34,6 +34,7 @@ impl Auth {
     /// argon2 work whether the user exists or not.
     pub(super) async fn authenticate(
         &self,
+        ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<User, Error> {
@@ -54,7 +55,11 @@ impl Auth {
             .as_ref()
             .filter(|record| record.is_active)
             .map(|record| record.password_hash.as_str());
-        if !self.hasher.verify(password.expose(), live_hash).await? {
+        if !self
+            .hasher
+            .verify(password.expose(), live_hash, ctx.deadline)
+            .await?
+        {
             tracing::info!("login refused");
             return Err(Error::InvalidCredentials);
         }

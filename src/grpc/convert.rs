@@ -37,8 +37,8 @@ pub fn token_pair(pair: TokenPair) -> pb::TokenPair {
     }
 }
 
-/// What gRPC knows of the caller: the TCP peer and the `user-agent` and `x-request-id`
-/// metadata (a value that is not ASCII counts as absent).
+/// What gRPC knows of the caller: the TCP peer, the `user-agent` and `x-request-id`
+/// metadata (a value that is not ASCII counts as absent), and the `grpc-timeout` deadline.
 pub fn caller<T>(request: &Request<T>) -> Caller<'_> {
     let metadata = request.metadata();
     let text = |name: &str| metadata.get(name).and_then(|value| value.to_str().ok());
@@ -46,7 +46,29 @@ pub fn caller<T>(request: &Request<T>) -> Caller<'_> {
         peer: request.remote_addr(),
         user_agent: text("user-agent"),
         request_id: text("x-request-id"),
+        timeout: text("grpc-timeout").and_then(grpc_timeout),
     }
+}
+
+/// A `grpc-timeout` value (1 to 8 digits and a unit: `H`, `M`, `S`, `m`, `u`, `n`), or
+/// `None` when it is malformed, as the gRPC spec asks servers to treat it.
+fn grpc_timeout(value: &str) -> Option<std::time::Duration> {
+    use std::time::Duration;
+    let unit = value.chars().last()?;
+    let digits = &value[..value.len() - unit.len_utf8()];
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        'H' => Duration::from_secs(amount * 3600),
+        'M' => Duration::from_secs(amount * 60),
+        'S' => Duration::from_secs(amount),
+        'm' => Duration::from_millis(amount),
+        'u' => Duration::from_micros(amount),
+        'n' => Duration::from_nanos(amount),
+        _ => return None,
+    })
 }
 
 /// The `authorization` metadata; a non-ASCII value cannot hold a token and counts as absent.
@@ -122,6 +144,23 @@ fn describe(errors: &FieldErrors) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grpc_timeouts_follow_the_spec() {
+        use std::time::Duration;
+        assert_eq!(grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(grpc_timeout("2M"), Some(Duration::from_secs(120)));
+        assert_eq!(grpc_timeout("30S"), Some(Duration::from_secs(30)));
+        assert_eq!(grpc_timeout("250m"), Some(Duration::from_millis(250)));
+        assert_eq!(
+            grpc_timeout("99999999u"),
+            Some(Duration::from_micros(99_999_999))
+        );
+        assert_eq!(grpc_timeout("5n"), Some(Duration::from_nanos(5)));
+        for bad in ["", "S", "123456789S", "1s", "-1S", "1.5S", "1é", "12"] {
+            assert_eq!(grpc_timeout(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn throttled_calls_say_when_to_retry_in_details_and_metadata() {

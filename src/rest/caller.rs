@@ -36,6 +36,8 @@ impl FromRequestParts<Arc<Auth>> for RequestContext {
                 .and_then(TcpConnectInfo::remote_addr),
             user_agent: text(USER_AGENT.as_str()),
             request_id: text("x-request-id"),
+            // HTTP has no standard request deadline; the core's own limits apply.
+            timeout: None,
         };
         Ok(Self(auth.context(caller)))
     }

@@ -13,6 +13,7 @@ mod jwks;
 mod login;
 mod logout;
 mod nodes;
+mod overload;
 mod refresh;
 mod register;
 mod rest_common;
