@@ -127,3 +127,39 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #[test]
+        fn any_header_gets_an_answer_and_credentials_are_one_word_of_it(
+            value in prop_oneof!["(?i:bearer|token)[ \t]{0,3}\\PC{0,60}", any::<String>()],
+            bearer_only in any::<bool>(),
+        ) {
+            let accepted = if bearer_only {
+                AcceptedSchemes::BearerOnly
+            } else {
+                AcceptedSchemes::BearerOrApiKey
+            };
+            match parse_authorization(Some(&value), accepted) {
+                Ok(Credentials::Bearer(token) | Credentials::ApiKey(token)) => {
+                    prop_assert!(!token.is_empty());
+                    prop_assert!(!token.contains(char::is_whitespace));
+                    prop_assert_eq!(value.split_whitespace().nth(1), Some(token));
+                }
+                Err(Error::MissingCredentials | Error::MalformedCredentials(_)) => {}
+                Err(other) => prop_assert!(false, "unexpected {other:?}"),
+            }
+            if bearer_only {
+                prop_assert!(!matches!(
+                    parse_authorization(Some(&value), accepted),
+                    Ok(Credentials::ApiKey(_))
+                ));
+            }
+        }
+    }
+}

@@ -176,3 +176,64 @@ fn null_characters_are_refused_in_every_field() {
         matches!(Password::parse(Input::Text("pass\0word-long")), Err(e) if e == [NULL_CHARACTERS])
     );
 }
+
+// Properties over any input a client can send: the parsers never panic, and what they
+// accept satisfies the rules their types promise.
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Text biased towards the characters the rules care about, plus anything at all.
+    fn tricky_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[a-zA-Z0-9@.+_ -]{0,160}",
+            "[a-z0-9.!#$%&'*+/=?^_`{|}~-]{1,20}@[a-zA-Z0-9.-]{1,30}",
+            "\\PC{0,200}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_usernames_keep_their_promises(raw in tricky_text()) {
+            if let Ok(name) = Username::parse(Input::Text(&raw)) {
+                let value = name.as_str();
+                prop_assert_eq!(value, raw.trim());
+                prop_assert!(!value.is_empty() && value.chars().count() <= USERNAME_MAX_CHARS);
+                prop_assert!(value.chars().all(is_username_char));
+                prop_assert_eq!(name.key(), value.to_lowercase());
+                // Parsing what was accepted gives the same value again.
+                prop_assert_eq!(Username::parse(Input::Text(value)), Ok(name.clone()));
+            }
+        }
+
+        #[test]
+        fn accepted_emails_keep_their_promises(raw in tricky_text()) {
+            if let Ok(email) = Email::parse(Input::Text(&raw)) {
+                let value = email.as_str();
+                let (_, domain) = value.rsplit_once('@').unwrap();
+                prop_assert_eq!(domain, domain.to_lowercase());
+                prop_assert!(!value.contains('\0'));
+                prop_assert!(raw.trim().chars().count() <= EMAIL_MAX_CHARS);
+                prop_assert_eq!(Email::parse(Input::Text(value)), Ok(email.clone()));
+            }
+        }
+
+        #[test]
+        fn passwords_are_taken_exactly_as_sent(raw in "\\PC{1,128}") {
+            prop_assume!(!raw.contains('\0'));
+            let password = Password::parse(Input::Text(&raw)).unwrap();
+            prop_assert_eq!(password.expose(), raw.as_str());
+        }
+
+        #[test]
+        fn every_text_gets_an_answer_never_a_panic(raw in any::<String>()) {
+            let _ = Username::parse(Input::Text(&raw));
+            let _ = Email::parse_optional(Input::Text(&raw));
+            let _ = Password::parse(Input::Text(&raw));
+            let _ = Password::parse_for_login(Input::Text(&raw));
+            let _ = login_username(Input::Text(&raw));
+        }
+    }
+}

@@ -143,3 +143,35 @@ fn random_hex_has_the_requested_length() -> Result<(), Error> {
     assert_eq!(random_hex::<20>()?.len(), 40);
     Ok(())
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn any_text_as_a_token_is_refused_without_panicking(garbage in any::<String>()) {
+            let (signer, _) = signer_with(settings()).unwrap();
+            prop_assert!(signer.verify(&garbage, TokenKind::Access, NOW).is_err());
+        }
+
+        #[test]
+        fn changing_any_byte_of_a_token_breaks_it(at in any::<prop::sample::Index>(), with in 0x21u8..0x7f) {
+            let (signer, _) = signer_with(settings()).unwrap();
+            let token = signer.issue(TokenKind::Access, 7, NOW).unwrap().token;
+            let mut bytes = token.clone().into_bytes();
+            let at = at.index(bytes.len());
+            prop_assume!(bytes[at] != with);
+            bytes[at] = with;
+            let tampered = String::from_utf8(bytes).unwrap();
+            // The last base64url character of the signature can carry unused bits; a change
+            // there may decode to the same signature, which is not a forgery.
+            let same_signature = at == token.len() - 1;
+            prop_assume!(!same_signature);
+            prop_assert!(signer.verify(&tampered, TokenKind::Access, NOW).is_err(), "{}", tampered);
+        }
+    }
+}

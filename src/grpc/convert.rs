@@ -182,4 +182,11 @@ mod tests {
             "refresh_token: This field is required.; refresh_token: b; username: a"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_grpc_timeout_gets_an_answer(value in "\\PC{0,12}") {
+            let _ = grpc_timeout(&value);
+        }
+    }
 }

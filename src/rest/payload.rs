@@ -222,4 +222,49 @@ mod tests {
             Err(Failure::MalformedJson(_))
         ));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_body_in_any_type_gets_an_answer(
+                content_type in prop_oneof![
+                    Just("application/json".to_string()),
+                    Just("application/x-www-form-urlencoded".to_string()),
+                    "\\PC{0,40}",
+                ],
+                body in prop::collection::vec(any::<u8>(), 0..512),
+            ) {
+                let _ = parse(Some(&content_type), &Bytes::from(body));
+            }
+
+            #[test]
+            fn json_objects_of_strings_arrive_field_for_field(
+                fields in prop::collection::hash_map("\\PC{1,12}", "\\PC{0,40}", 0..6),
+            ) {
+                let body = serde_json::to_vec(&fields).unwrap();
+                let parsed = Fields(parse(Some("application/json"), &Bytes::from(body)).unwrap());
+                for (name, value) in &fields {
+                    prop_assert_eq!(parsed.input(name), Input::Text(value));
+                }
+            }
+
+            #[test]
+            fn form_fields_arrive_field_for_field(
+                fields in prop::collection::hash_map("\\PC{1,12}", "\\PC{0,40}", 0..6),
+            ) {
+                let body = form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(&fields)
+                    .finish();
+                let form = "application/x-www-form-urlencoded";
+                let parsed = Fields(parse(Some(form), &Bytes::from(body)).unwrap());
+                for (name, value) in &fields {
+                    prop_assert_eq!(parsed.input(name), Input::Text(value));
+                }
+            }
+        }
+    }
 }
