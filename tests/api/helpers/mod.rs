@@ -1,0 +1,25 @@
+//! What the integration tests share, one concern per file: [`app`] starts authd in-process,
+//! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
+//! [`rest`] call the server as clients do, [`node`] runs the real binary, [`values`] holds
+//! the expected values and shapes several tests check.
+//! Tests import everything from here (`use crate::helpers::{...}`).
+
+mod app;
+mod database;
+mod grpc;
+mod node;
+mod rest;
+mod values;
+
+pub use app::TestApp;
+pub use database::{count, on_postgres, postgres_database, rows, scalars};
+pub use grpc::{assert_unauthenticated, pairs, violations};
+pub use node::Node;
+pub use rest::{
+    RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
+    post_form, post_json, post_raw, send,
+};
+pub use values::{
+    BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, is_lower_hex, is_utc_timestamp, jwt_parts,
+    sha256_hex, utc,
+};
