@@ -18,6 +18,8 @@ pub struct TestApp {
     /// The server's database, for assertions (either backend, through sqlx's Any driver).
     pub db: AnyPool,
     database_url: String,
+    /// The extra flags it was spawned with, so a restart starts the same server.
+    flags: Vec<String>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -44,7 +46,8 @@ impl TestApp {
 
     async fn start_with(dir: tempfile::TempDir, database_url: String, flags: &[&str]) -> TestApp {
         let clock = ManualClock::starting_now();
-        let (address, shutdown, server) = start(&database_url, flags, &clock).await;
+        let flags: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
+        let (address, shutdown, server) = start(&database_url, &flags, &clock).await;
         let db = AnyPool::connect(&database_url)
             .await
             .expect("open the test database");
@@ -53,6 +56,7 @@ impl TestApp {
             clock,
             db,
             database_url,
+            flags,
             shutdown: Some(shutdown),
             server: Some(server),
             _dir: dir,
@@ -64,10 +68,11 @@ impl TestApp {
         self.stop_server().await;
     }
 
-    /// Stops the server gracefully and starts a new one on the same database.
+    /// Stops the server gracefully and starts a new one on the same database, with the
+    /// flags and the clock it had.
     pub async fn restart(&mut self) {
         self.stop_server().await;
-        let (address, shutdown, server) = start(&self.database_url, &[], &self.clock).await;
+        let (address, shutdown, server) = start(&self.database_url, &self.flags, &self.clock).await;
         self.address = address;
         self.shutdown = Some(shutdown);
         self.server = Some(server);
@@ -98,11 +103,11 @@ impl Drop for TestApp {
 
 async fn start(
     database_url: &str,
-    flags: &[&str],
+    flags: &[String],
     clock: &ManualClock,
 ) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
     let mut args = vec!["authd", "--database-url", database_url];
-    args.extend_from_slice(flags);
+    args.extend(flags.iter().map(String::as_str));
     let config = Config::try_parse_from(args).expect("test config");
     let app = server::build(&config, Arc::new(clock.clone()))
         .await
