@@ -32,20 +32,35 @@ impl TestApp {
 
     /// Starts the server with extra command-line flags (e.g. token lifetimes).
     pub async fn spawn_with(flags: &[&str]) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = database::fresh_database(&dir).await;
-        Self::start_with(dir, database_url, flags).await
+        Self::spawn_fresh(flags, ManualClock::starting_now()).await
+    }
+
+    /// Starts the server with its clock at `seconds` since the Unix epoch, for tests that
+    /// expect literal times. Tokens it signs then do not verify against the system clock.
+    pub async fn spawn_at(seconds: i64) -> TestApp {
+        Self::spawn_fresh(&[], ManualClock::starting_at(seconds)).await
     }
 
     /// Starts the server on a database of the test's own choosing.
     pub async fn spawn_on(database_url: &str, flags: &[&str]) -> TestApp {
         sqlx::any::install_default_drivers();
         let dir = tempfile::tempdir().expect("temp dir");
-        Self::start_with(dir, database_url.to_string(), flags).await
+        let clock = ManualClock::starting_now();
+        Self::start_with(dir, database_url.to_string(), flags, clock).await
     }
 
-    async fn start_with(dir: tempfile::TempDir, database_url: String, flags: &[&str]) -> TestApp {
-        let clock = ManualClock::starting_now();
+    async fn spawn_fresh(flags: &[&str], clock: ManualClock) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = database::fresh_database(&dir).await;
+        Self::start_with(dir, database_url, flags, clock).await
+    }
+
+    async fn start_with(
+        dir: tempfile::TempDir,
+        database_url: String,
+        flags: &[&str],
+        clock: ManualClock,
+    ) -> TestApp {
         let flags: Vec<String> = flags.iter().map(|flag| flag.to_string()).collect();
         let (address, shutdown, server) = start(&database_url, &flags, &clock).await;
         let db = AnyPool::connect(&database_url)

@@ -21,5 +21,4 @@ pub use rest::{
 };
 pub use values::{
     BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, is_lower_hex, is_utc_timestamp, jwt_parts,
-    sha256_hex, utc,
 };
