@@ -1,5 +1,5 @@
-//! REST seed 2, the JWT API: register (both paths), login, and the refresh, me and logout
-//! endpoints authd adds in simplejwt's conventions, one test per row of the contract.
+//! The JWT API: register (both paths), login, and the refresh, me and logout endpoints authd
+//! adds in simplejwt's conventions, one test per row of the contract.
 
 use serde_json::{Value, json};
 
@@ -80,7 +80,7 @@ async fn auth_register_failures_are_400_registration_failed_with_field_errors() 
         [{ "username": "bob", "password": pw }, { "email": [REQUIRED] }],
         [{ "username": "bob", "email": "", "password": pw }, { "email": [BLANK] }],
         [{}, { "username": [REQUIRED], "email": [REQUIRED], "password": [REQUIRED] }],
-        // authd validates the email seed 2 took as any string.
+        // authd validates the email the JWT API's Django project took as any string.
         [{ "username": "bad name!", "email": "nope", "password": "12345678" }, {
             "username": [INVALID_USERNAME],
             "email": ["Enter a valid email address."],

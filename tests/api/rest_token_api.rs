@@ -1,5 +1,5 @@
-//! REST seed 1, the DRF token API: `POST /api/create/`, `POST /api/token/` and
-//! `GET /api/me/`, one test per row of the compatibility contract.
+//! The DRF token API: `POST /api/create/`, `POST /api/token/` and `GET /api/me/`, one test
+//! per row of the compatibility contract.
 
 use serde_json::{Value, json};
 
