@@ -10,7 +10,7 @@ use clap::Parser;
 use sqlx::AnyPool;
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
-use super::database;
+use super::{database, test_log};
 
 pub struct TestApp {
     pub address: SocketAddr,
@@ -121,6 +121,7 @@ async fn start(
     flags: &[String],
     clock: &ManualClock,
 ) -> (SocketAddr, oneshot::Sender<()>, JoinHandle<()>) {
+    test_log::init();
     let mut args = vec!["authd", "--database-url", database_url];
     args.extend(flags.iter().map(String::as_str));
     let config = Config::try_parse_from(args).expect("test config");

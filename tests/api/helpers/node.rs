@@ -1,6 +1,6 @@
 //! `Node`: the real `authd` binary as a child process, on 127.0.0.1:0. It learns its
 //! address from the file `--address-file` names, never from the log text, and collects
-//! its stderr for assertions.
+//! its stderr for assertions (and, with `TEST_LOG`, for the output of a failing test).
 
 use std::{
     net::SocketAddr,
@@ -13,6 +13,8 @@ use std::{
 
 use authd::pb::auth_service_client::AuthServiceClient;
 use tonic::transport::Channel;
+
+use super::test_log;
 
 const STARTUP_LIMIT: Duration = Duration::from_secs(30);
 const POLL_EVERY: Duration = Duration::from_millis(20);
@@ -142,6 +144,11 @@ impl Drop for Node {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        // A node that failed to start already put its log in the panic message.
+        if std::thread::panicking() && test_log::enabled() && self.reader.is_some() {
+            self.finish_reading();
+            eprintln!("---- stderr of authd {} ----\n{}", self.address, self.log());
         }
     }
 }
