@@ -60,10 +60,20 @@ fn random_suffix() -> String {
     format!("{:016x}", hasher.finish())
 }
 
-/// Whether the suite runs on PostgreSQL; tests that only make sense there say when they
-/// are skipped.
-pub fn on_postgres() -> bool {
+/// Whether the suite runs on PostgreSQL.
+fn on_postgres() -> bool {
     std::env::var(BACKEND_VARIABLE).as_deref() == Ok("postgres")
+}
+
+/// The first line of a test that needs PostgreSQL. Such a test is `#[ignore]`d, so the
+/// SQLite pass reports it as ignored; run without PostgreSQL anyway, it fails loudly
+/// instead of passing without having run.
+pub fn require_postgres() {
+    assert!(
+        on_postgres(),
+        "this test needs PostgreSQL: run it with {BACKEND_VARIABLE}=postgres and \
+         {POSTGRES_URL_VARIABLE}, as the PostgreSQL pass of scripts/test.sh does"
+    );
 }
 
 /// A fresh database URL on the suite's PostgreSQL server.

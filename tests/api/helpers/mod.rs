@@ -18,7 +18,7 @@ mod test_log;
 mod values;
 
 pub use app::TestApp;
-pub use database::{count, on_postgres, postgres_database, rows, scalars};
+pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
 pub use node::Node;
 pub use rest::{
