@@ -40,6 +40,11 @@ impl ManualClock {
         Self(Arc::new(AtomicI64::new(system_now())))
     }
 
+    /// Starts at `seconds` since the Unix epoch, so what it stamps is known in advance.
+    pub fn starting_at(seconds: i64) -> Self {
+        Self(Arc::new(AtomicI64::new(seconds)))
+    }
+
     pub fn advance(&self, seconds: i64) {
         self.0.fetch_add(seconds, Ordering::SeqCst);
     }

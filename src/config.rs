@@ -107,6 +107,11 @@ pub struct Config {
     /// Log filter, in tracing's `EnvFilter` syntax (e.g. `info`, `authd=debug`).
     #[arg(long, env = "AUTHD_LOG", default_value = "info")]
     pub log: String,
+
+    /// Once listening, write the bound address (e.g. `127.0.0.1:40123`) and a newline to
+    /// PATH, for scripts and supervisors that start authd on port 0.
+    #[arg(long, env = "AUTHD_ADDRESS_FILE", value_name = "PATH")]
+    pub address_file: Option<std::path::PathBuf>,
 }
 
 impl Config {

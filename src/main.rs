@@ -32,11 +32,28 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| e.with_cause())?;
     let listener = TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "authd listening");
+    if let Some(path) = &config.address_file {
+        write_address_file(path, listener.local_addr()?)?;
+    }
     server::run(listener, app, shutdown_signal())
         .await
         .map_err(|e| e.with_cause())?;
     tracing::info!("authd stopped cleanly");
     Ok(())
+}
+
+/// Writes `address` and a newline to `path` through `PATH.tmp` and a rename, so whoever
+/// waits for the file never reads half of it.
+fn write_address_file(path: &std::path::Path, address: std::net::SocketAddr) -> Result<(), String> {
+    let mut partial = path.as_os_str().to_owned();
+    partial.push(".tmp");
+    let partial = std::path::PathBuf::from(partial);
+    std::fs::write(&partial, format!("{address}\n"))
+        .and_then(|()| std::fs::rename(&partial, path))
+        .map_err(|error| {
+            let _ = std::fs::remove_file(&partial);
+            format!("cannot write the address file {}: {error}", path.display())
+        })
 }
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM (what `docker stop` and systemd send).

@@ -4,7 +4,8 @@
 //!
 //! The test stops and starts a database server, so it runs its own throwaway cluster
 //! (initdb as the `postgres` user, on a port of its own) rather than the suite's shared one.
-//! It runs in the PostgreSQL pass of the suite and needs root to act as `postgres`.
+//! It runs in the PostgreSQL pass of the suite (the SQLite pass reports it as ignored) and
+//! needs root to act as `postgres`.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,7 +19,7 @@ use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
 };
 
-use crate::helpers::{PASSWORD, TestApp, count, on_postgres};
+use crate::helpers::{PASSWORD, TestApp, count, require_postgres};
 
 /// A PostgreSQL cluster in a temporary directory, owned by this test.
 struct ThrowawayPostgres {
@@ -150,11 +151,9 @@ where
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it in its PostgreSQL pass"]
 async fn losing_postgres_fails_fast_reports_not_serving_and_recovers() {
-    if !on_postgres() {
-        eprintln!("skipped: the database fault test runs in the PostgreSQL pass");
-        return;
-    }
+    require_postgres();
     let postgres = ThrowawayPostgres::create();
     let app = TestApp::spawn_on(&postgres.url(), &["--database-max-connections", "4"]).await;
     let tokens = app.signed_in("alice").await.tokens.unwrap();

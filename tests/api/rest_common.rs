@@ -10,7 +10,7 @@ use crate::helpers::{
 
 const JSON: Option<&str> = Some("application/json");
 
-/// Each endpoint with a body, and how it words field errors (seed 2 wraps them).
+/// Each endpoint with a body, and how it words field errors (the JWT API wraps them).
 const ENDPOINTS: [(&str, Option<&str>); 5] = [
     ("/api/create/", None),
     ("/api/token/", None),

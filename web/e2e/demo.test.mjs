@@ -4,7 +4,7 @@
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
@@ -19,25 +19,43 @@ let baseUrl;
 let browser;
 let page;
 
-/** Starts authd on a free port over a fresh SQLite file; resolves with its URL. */
+/**
+ * Starts authd on a free port over a fresh SQLite file; resolves with its URL once authd
+ * has written its address to the file `--address-file` names.
+ */
 function startAuthd() {
   const dir = mkdtempSync(join(tmpdir(), "authd-e2e-"));
-  server = spawn(binary, ["--listen", "127.0.0.1:0", "--database-url", `sqlite://${dir}/authd.db`], {
+  const addressFile = join(dir, "address");
+  const args = ["--listen", "127.0.0.1:0", "--database-url", `sqlite://${dir}/authd.db`];
+  server = spawn(binary, [...args, "--address-file", addressFile], {
     stdio: ["ignore", "ignore", "pipe"],
     env: { ...process.env, AUTHD_LOG: "info" },
   });
   return new Promise((resolvePromise, reject) => {
     let log = "";
-    const timer = setTimeout(() => reject(new Error(`authd did not start:\n${log}`)), 30_000);
     server.stderr.on("data", (chunk) => {
       log += chunk;
-      const match = log.match(/address=(\S+)/);
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise(`http://${match[1]}`);
-      }
     });
-    server.on("exit", (code) => reject(new Error(`authd exited (${code}):\n${log}`)));
+    const started = Date.now();
+    const poll = setInterval(() => {
+      let address = "";
+      try {
+        address = readFileSync(addressFile, "utf8").trim();
+      } catch {
+        // Not written yet: authd writes it whole once it listens.
+      }
+      if (address) {
+        clearInterval(poll);
+        resolvePromise(`http://${address}`);
+      } else if (Date.now() - started > 30_000) {
+        clearInterval(poll);
+        reject(new Error(`authd did not start:\n${log}`));
+      }
+    }, 20);
+    server.on("exit", (code) => {
+      clearInterval(poll);
+      reject(new Error(`authd exited (${code}):\n${log}`));
+    });
   });
 }
 

@@ -1,11 +1,11 @@
-//! REST seed 2, the JWT API: register (both paths), login, and the refresh, me and logout
-//! endpoints authd adds in simplejwt's conventions, one test per row of the contract.
+//! The JWT API: register (both paths), login, and the refresh, me and logout endpoints authd
+//! adds in simplejwt's conventions, one test per row of the contract.
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
     BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, RestReply, TestApp, auth_login, count,
-    get_with_auth, is_utc_timestamp, jwt_parts, post_json, rows, scalars, utc,
+    get_with_auth, is_utc_timestamp, jwt_parts, post_json, rows, scalars,
 };
 
 const CHALLENGE: &str = "Bearer realm=\"api\"";
@@ -80,7 +80,7 @@ async fn auth_register_failures_are_400_registration_failed_with_field_errors() 
         [{ "username": "bob", "password": pw }, { "email": [REQUIRED] }],
         [{ "username": "bob", "email": "", "password": pw }, { "email": [BLANK] }],
         [{}, { "username": [REQUIRED], "email": [REQUIRED], "password": [REQUIRED] }],
-        // authd validates the email seed 2 took as any string.
+        // authd validates the email the JWT API's Django project took as any string.
         [{ "username": "bad name!", "email": "nope", "password": "12345678" }, {
             "username": [INVALID_USERNAME],
             "email": ["Enter a valid email address."],
@@ -104,7 +104,8 @@ async fn auth_register_failures_are_400_registration_failed_with_field_errors() 
 
 #[tokio::test]
 async fn auth_login_is_200_login_successful_with_the_sessions_times_and_tokens() {
-    let app = TestApp::spawn().await;
+    // The login happens at 1_795_323_511, 2026-11-22T04:58:31Z.
+    let app = TestApp::spawn_at(1_795_323_511 - 3_333).await;
     alice(&app).await;
     app.clock.advance(3_333);
     let body = json!({ "username": "ALICE", "password": PASSWORD });
@@ -120,7 +121,10 @@ async fn auth_login_is_200_login_successful_with_the_sessions_times_and_tokens()
     let sql = "SELECT user_id, created_at, expires_at FROM sessions ORDER BY id DESC";
     let (user_id, start, end): (i64, i64, i64) = rows(&app.db, sql).await[0];
     assert_eq!((start, end), (app.now(), app.now() + 86_400));
-    assert_eq!((created, expires), (utc(start), utc(end)));
+    assert_eq!(start, 1_795_323_511);
+    assert_eq!(created, "2026-11-22T04:58:31Z");
+    // The refresh token's lifetime, one day by default.
+    assert_eq!(expires, "2026-11-23T04:58:31Z");
     let sql = "SELECT jti, kind, created_at, expires_at FROM tokens";
     let recorded: Vec<(String, String, i64, i64)> = rows(&app.db, sql).await;
     for (token, kind, lifetime) in [(&refresh, "refresh", 86_400), (&access, "access", 3_600)] {

@@ -1,11 +1,11 @@
-//! REST seed 1, the DRF token API: `POST /api/create/`, `POST /api/token/` and
-//! `GET /api/me/`, one test per row of the compatibility contract.
+//! The DRF token API: `POST /api/create/`, `POST /api/token/` and `GET /api/me/`, one test
+//! per row of the compatibility contract.
 
 use serde_json::{Value, json};
 
 use crate::helpers::{
     BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, RestReply, TestApp, api_create, api_token, count,
-    get_with_auth, is_lower_hex, post_json, rows, sha256_hex,
+    get_with_auth, is_lower_hex, post_json, rows,
 };
 
 const USERS: &str = "SELECT COUNT(*) FROM users";
@@ -189,13 +189,21 @@ async fn api_token_is_200_with_a_new_40_hex_key_per_login_stored_only_as_sha256(
 
     type Row = (String, i64, i64, Option<i64>, Option<i64>);
     let sql = "SELECT key_hash, user_id, created_at, expires_at, revoked_at FROM api_keys";
-    let mut stored: Vec<Row> = rows(&app.db, sql).await;
-    let mut expected: Vec<Row> = [&key, &second]
-        .map(|k| (sha256_hex(k), user_id, now, None, None))
-        .into();
-    stored.sort();
-    expected.sort();
-    assert_eq!(stored, expected);
+    let stored: Vec<Row> = rows(&app.db, sql).await;
+    // One row per key, each 64 lowercase hex digits. That each is its key's SHA-256 follows
+    // from both keys working below and from `api_me_finds_a_key_by_its_sha256_only`.
+    let hashes: Vec<&str> = stored.iter().map(|(hash, ..)| hash.as_str()).collect();
+    assert!(
+        hashes.iter().all(|hash| is_lower_hex(hash, 64)),
+        "{stored:?}"
+    );
+    assert_eq!(hashes.len(), 2, "{stored:?}");
+    assert_ne!(hashes[0], hashes[1]);
+    let rest: Vec<_> = stored
+        .iter()
+        .map(|(_, u, c, e, r)| (*u, *c, *e, *r))
+        .collect();
+    assert_eq!(rest, [(user_id, now, None, None); 2]);
     let dump = format!("{stored:?}");
     assert!(
         !dump.contains(&key) && !dump.contains(&second),
@@ -206,6 +214,31 @@ async fn api_token_is_200_with_a_new_40_hex_key_per_login_stored_only_as_sha256(
     for k in [&key, &second] {
         assert_eq!(me(&app, Some(&format!("Token {k}"))).await.status, 200);
     }
+}
+
+/// A key is looked up by the lowercase hex of its SHA-256 and by nothing else. The digest
+/// is written out (from `sha256sum`), not computed here the way authd computes it.
+#[tokio::test]
+async fn api_me_finds_a_key_by_its_sha256_only() {
+    const KEY: &str = "0123456789abcdef0123456789abcdef01234567";
+    const KEY_SHA256: &str = "deb87fabd17715bb31ad4cf4ffb9494eeb15f8d33d85b031a301c64ab3417eaa";
+    // Stored as itself rather than hashed, a key must not be accepted.
+    const RAW: &str = "89abcdef0123456789abcdef0123456789abcdef";
+    let app = TestApp::spawn().await;
+    let user = api_create(&app, "alice").await;
+    let user_id = user["id"].as_i64().unwrap();
+    for stored in [KEY_SHA256, RAW] {
+        let sql = "INSERT INTO api_keys (key_hash, user_id, created_at) VALUES ($1, $2, $3)";
+        let insert = sqlx::query(sql).bind(stored).bind(user_id).bind(app.now());
+        insert.execute(&app.db).await.unwrap();
+    }
+    me(&app, Some(&format!("Token {KEY}")))
+        .await
+        .assert(200, user);
+    assert_token_401(
+        &me(&app, Some(&format!("Token {RAW}"))).await,
+        "Invalid token.",
+    );
 }
 
 #[tokio::test]

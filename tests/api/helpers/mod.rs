@@ -1,0 +1,30 @@
+//! What the integration tests share, one concern per file: [`app`] starts authd in-process,
+//! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
+//! [`rest`] call the server as clients do, [`node`] runs the real binary, [`values`] holds
+//! the expected values and shapes several tests check, [`test_log`] is the `TEST_LOG` switch.
+//! Tests import everything from here (`use crate::helpers::{...}`).
+//!
+//! `TEST_LOG`: by default the servers' logs are dropped. With `TEST_LOG=1 cargo test ...`
+//! (or a filter, e.g. `TEST_LOG=authd=debug`), in-process servers log through cargo's test
+//! writer, so a failing test shows its servers' logs and a passing one shows nothing, and a
+//! failing test prints the stderr of the `authd` processes it started.
+
+mod app;
+mod database;
+mod grpc;
+mod node;
+mod rest;
+mod test_log;
+mod values;
+
+pub use app::TestApp;
+pub use database::{count, postgres_database, require_postgres, rows, scalars};
+pub use grpc::{assert_unauthenticated, pairs, violations};
+pub use node::Node;
+pub use rest::{
+    RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
+    post_form, post_json, post_raw, send,
+};
+pub use values::{
+    BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, is_lower_hex, is_utc_timestamp, jwt_parts,
+};
