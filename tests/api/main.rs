@@ -1,8 +1,10 @@
 //! Integration tests: the real server on 127.0.0.1:0 over a fresh SQLite file per test,
 //! called by a real tonic client over TCP. One binary, so it links once.
 
-// A failed expectation in a test should stop that test loudly.
+// clippy.toml allows unwrap/expect/panic inside #[test] functions; the helpers of this crate
+// are plain functions, and a failed expectation there should stop the test loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 
 mod helpers;
 
