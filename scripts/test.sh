@@ -3,12 +3,15 @@
 #   1. `cargo test`: unit tests, and the integration suite with a fresh SQLite file per test;
 #   2. the demo page end to end in headless Chromium (web/e2e), when /usr/bin/chromium and
 #      web/node_modules (`npm ci` in web/) are there;
-#   3. the integration suite again with a fresh PostgreSQL database per test, when
+#   3. the REST gateway against its OpenAPI document with schemathesis
+#      (`scripts/contract.sh`), when .venv/bin/schemathesis is there
+#      (`python3 -m venv .venv && .venv/bin/pip install schemathesis`);
+#   4. the integration suite again with a fresh PostgreSQL database per test, when
 #      AUTHD_TEST_POSTGRES_URL names a server where the role may CREATE DATABASE
 #      (`bash .ci/postgres` starts one and prints its URL). The tests that need PostgreSQL
 #      are #[ignore]d, so the first run reports them as ignored; this run includes them.
-# Without Chromium or PostgreSQL those runs are skipped, and say so; in CI (CI=true) both
-# are required. Extra arguments go to the cargo runs (e.g. a test name filter).
+# Without Chromium, schemathesis or PostgreSQL those runs are skipped, and say so; in CI
+# (CI=true) all are required. Extra arguments go to the cargo runs (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +29,19 @@ elif [ "${CI:-}" = "true" ]; then
 else
   echo
   echo "NOTE: skipped the browser test of the demo page (needs $chromium and 'npm ci' in web/)."
+fi
+
+schemathesis=${SCHEMATHESIS:-.venv/bin/schemathesis}
+if [ -x "$schemathesis" ]; then
+  echo
+  echo "==> the REST gateway against its OpenAPI document (schemathesis)"
+  scripts/contract.sh "$schemathesis"
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI requires the contract test: $schemathesis is missing" >&2
+  exit 1
+else
+  echo
+  echo "NOTE: skipped the contract test (python3 -m venv .venv && .venv/bin/pip install schemathesis)."
 fi
 
 url=${AUTHD_TEST_POSTGRES_URL:-}

@@ -59,6 +59,8 @@ pub struct TokenPairBody {
         (status = 201, description = "Registered", body = Envelope<RegisteredBody>),
         (status = 400, description = "`Registration failed` with every failing field",
             body = super::openapi::WrappedErrorsBody),
+        (status = 429, description = "`Request was throttled. Expected available in N seconds.`: too many attempts from this address or at this account",
+            body = super::openapi::DetailBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn register(
     State(auth): State<Arc<Auth>>,
@@ -95,6 +97,8 @@ pub async fn register(
         (status = 200, description = "A new session", body = Envelope<LoginBody>),
         (status = 400, description = "`Invalid data`", body = super::openapi::WrappedErrorsBody),
         (status = 401, description = "`Invalid login credentials`", body = super::openapi::WrappedErrorsBody),
+        (status = 429, description = "`Request was throttled. Expected available in N seconds.`: too many attempts from this address or at this account",
+            body = super::openapi::DetailBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn login(
     State(auth): State<Arc<Auth>>,
@@ -127,6 +131,8 @@ pub async fn login(
         (status = 200, description = "The new pair; the old refresh token is spent", body = TokenPairBody),
         (status = 400, description = "Missing field", body = super::openapi::FieldErrorsBody),
         (status = 401, description = "`token_not_valid`", body = super::openapi::DetailBody),
+        (status = 429, description = "`Request was throttled. Expected available in N seconds.`: too many attempts from this address or at this account",
+            body = super::openapi::DetailBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn refresh(
     State(auth): State<Arc<Auth>>,
@@ -171,6 +177,7 @@ pub async fn me(
     request_body = super::openapi::RefreshRequest,
     responses(
         (status = 200, description = "`{}`: the session is over"),
+        (status = 400, description = "Missing field", body = super::openapi::FieldErrorsBody),
         (status = 401, description = "`token_not_valid`", body = super::openapi::DetailBody),
     ))]
 pub async fn logout(

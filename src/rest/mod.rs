@@ -15,6 +15,7 @@ mod caller;
 mod jwks;
 mod jwt_api;
 mod openapi;
+mod openapi_failures;
 mod payload;
 mod reply;
 mod token_api;

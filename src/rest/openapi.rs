@@ -17,14 +17,17 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{jwks, jwt_api, token_api};
+use super::{jwks, jwt_api, openapi_failures::GatewayFailures, token_api};
 
-/// `POST /api/create/`: the email may be left out.
+/// `POST /api/create/`: the email may be left out (or sent blank), but not sent as `null`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct CreateUserRequest {
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
     username: String,
+    #[schema(nullable = false, max_length = 254)]
     email: Option<String>,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
@@ -32,8 +35,13 @@ pub struct CreateUserRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct RegisterRequest {
+    /// Letters (any script), digits and `@ . + - _`, as Django's username validator has it.
+    #[schema(min_length = 1, max_length = 150, pattern = r"^[\w.@+-]+$")]
     username: String,
+    #[schema(min_length = 1, max_length = 254)]
     email: String,
+    /// At least 8 characters, not entirely numeric, not common, not like the username.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
 }
 
@@ -41,7 +49,9 @@ pub struct RegisterRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct CredentialsRequest {
+    #[schema(min_length = 1)]
     username: String,
+    #[schema(min_length = 1)]
     password: String,
 }
 
@@ -49,6 +59,8 @@ pub struct CredentialsRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct RefreshRequest {
+    /// The refresh JWT from a login or the last refresh.
+    #[schema(min_length = 1)]
     refresh: String,
 }
 
@@ -91,7 +103,7 @@ pub struct WrappedErrorsBody {
         jwt_api::logout,
         jwks::document,
     ),
-    modifiers(&SecuritySchemes)
+    modifiers(&SecuritySchemes, &GatewayFailures)
 )]
 struct ApiDoc;
 

@@ -53,6 +53,8 @@ pub struct TokenBody {
     responses(
         (status = 201, description = "Registered", body = UserBody),
         (status = 400, description = "Every failing field", body = super::openapi::FieldErrorsBody),
+        (status = 429, description = "`Request was throttled. Expected available in N seconds.`: too many attempts from this address or at this account",
+            body = super::openapi::DetailBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn create(
     State(auth): State<Arc<Auth>>,
@@ -81,6 +83,8 @@ pub async fn create(
         (status = 200, description = "A new key", body = TokenBody),
         (status = 400, description = "Missing fields, or `non_field_errors` for bad credentials",
             body = super::openapi::FieldErrorsBody),
+        (status = 429, description = "`Request was throttled. Expected available in N seconds.`: too many attempts from this address or at this account",
+            body = super::openapi::DetailBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn token(
     State(auth): State<Arc<Auth>>,

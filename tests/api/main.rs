@@ -5,7 +5,6 @@
 // are plain functions, and a failed expectation there should stop the test loudly too.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 mod helpers;
 
 mod binary;
