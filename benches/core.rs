@@ -59,24 +59,34 @@ fn main() {
     };
     let hasher = Hasher::new(HashParams::default(), limits).unwrap();
     let hash = runtime
-        .block_on(hasher.hash("correct-horse-battery", None))
+        .block_on(hasher.hash(hasher.reserve().unwrap(), "correct-horse-battery", None))
         .unwrap();
     measure("argon2id hash (m=19456,t=2)", budget, || {
         runtime
-            .block_on(hasher.hash("correct-horse-battery", None))
+            .block_on(hasher.hash(hasher.reserve().unwrap(), "correct-horse-battery", None))
             .unwrap();
     });
     measure("argon2id verify", budget, || {
         assert!(
             runtime
-                .block_on(hasher.verify("correct-horse-battery", Some(&hash), None))
+                .block_on(hasher.verify(
+                    hasher.reserve().unwrap(),
+                    "correct-horse-battery",
+                    Some(&hash),
+                    None
+                ))
                 .unwrap()
         );
     });
     measure("argon2id verify (no user)", budget, || {
         assert!(
             !runtime
-                .block_on(hasher.verify("correct-horse-battery", None, None))
+                .block_on(hasher.verify(
+                    hasher.reserve().unwrap(),
+                    "correct-horse-battery",
+                    None,
+                    None
+                ))
                 .unwrap()
         );
     });

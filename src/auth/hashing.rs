@@ -1,9 +1,9 @@
 //! Password hashing with argon2id, off the async workers and bounded in memory.
 //!
 //! One hash costs ~20 ms of CPU and `m_cost` KiB of memory (19 MiB by default). Each runs on
-//! tokio's blocking pool, so async workers keep serving cheap calls (GetMe, Refresh) during a
-//! login flood, and behind a semaphore, so at most `concurrency` hashes run at once: the
-//! rest wait their turn instead of allocating.
+//! a low-priority hashing thread (`hash_workers`), so async workers keep serving cheap calls
+//! (GetMe, Refresh) during a login flood, and behind a semaphore, so at most `concurrency`
+//! hashes run at once: the rest wait their turn instead of allocating.
 //!
 //! The argon2 working memory comes from a pool of `concurrency` buffers, allocated once and
 //! reused. Letting argon2 allocate per hash looked bounded but was not: the allocator kept
@@ -33,8 +33,8 @@ use argon2::{
     password_hash::phc::{Output, ParamsString, Salt},
 };
 use tokio::{sync::Semaphore, time::Instant};
-use tracing::Instrument;
 
+use super::hash_workers::HashWorkers;
 use crate::error::Error;
 
 /// argon2id cost parameters.
@@ -79,6 +79,7 @@ pub struct Hasher {
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<str>,
     limits: HashLimits,
+    workers: HashWorkers,
     /// Requests admitted: running or waiting. Never above `concurrency + queue`.
     admitted: Arc<AtomicUsize>,
     /// A moving average of one hash's duration (µs), to tell refused clients when to retry.
@@ -111,16 +112,36 @@ impl Hasher {
             memory: Arc::new(Mutex::new(vec![memory])),
             dummy_hash: dummy_hash.into(),
             limits,
+            workers: HashWorkers::start(limits.concurrency)?,
             admitted: Arc::new(AtomicUsize::new(0)),
             average_micros: Arc::new(AtomicU64::new(first_micros)),
         })
     }
 
+    /// A place in the hashing line, taken before any other work of a request that will
+    /// hash, so a request the line cannot take is refused before it costs a database read.
+    pub fn reserve(&self) -> Result<Reservation, Error> {
+        let capacity = self.limits.concurrency + self.limits.queue;
+        let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
+        let reservation = Reservation(self.admitted.clone());
+        if admitted >= capacity {
+            drop(reservation);
+            tracing::debug!(capacity, "hashing line full; request refused");
+            return Err(self.overloaded());
+        }
+        Ok(reservation)
+    }
+
     /// Hashes a new password into a PHC string (`$argon2id$v=19$m=…`).
-    pub async fn hash(&self, password: &str, deadline: Option<Instant>) -> Result<String, Error> {
+    pub async fn hash(
+        &self,
+        place: Reservation,
+        password: &str,
+        deadline: Option<Instant>,
+    ) -> Result<String, Error> {
         let params = self.params.clone();
         let password = password.to_owned();
-        self.run_bounded(deadline, move |memory| {
+        self.run_bounded(place, deadline, move |memory| {
             hash_now(&params, password.as_bytes(), memory)
         })
         .await?
@@ -130,6 +151,7 @@ impl Hasher {
     /// there is no user, which always fails but takes the same time.
     pub async fn verify(
         &self,
+        place: Reservation,
         password: &str,
         stored: Option<&str>,
         deadline: Option<Instant>,
@@ -138,22 +160,21 @@ impl Hasher {
         let exists = stored.is_some();
         let stored: Arc<str> = stored.map_or_else(|| self.dummy_hash.clone(), Arc::from);
         let matched = self
-            .run_bounded(deadline, move |memory| {
+            .run_bounded(place, deadline, move |memory| {
                 verify_now(&stored, password.as_bytes(), memory)
             })
             .await?;
         Ok(exists && matched)
     }
 
-    /// Runs `work` on the blocking pool with a pooled buffer once a permit is free, inside
-    /// the caller's span; refuses at once when the line is full, and stops waiting at the
-    /// deadline.
+    /// Runs `work` on a hashing thread with a pooled buffer once a permit is free, inside
+    /// the caller's span; stops waiting at the deadline.
     async fn run_bounded<T: Send + 'static>(
         &self,
+        _place: Reservation,
         deadline: Option<Instant>,
         work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, Error> {
-        let _admission = self.admit()?;
         let longest = Instant::now() + self.limits.max_wait;
         let deadline = deadline.map_or(longest, |deadline| deadline.min(longest));
         let permit =
@@ -170,33 +191,19 @@ impl Hasher {
         let blocks = self.params.block_count();
         let average = self.average_micros.clone();
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            // Holding a permit guarantees a buffer is free or may be made.
-            let mut memory = take_buffer(&pool).unwrap_or_else(|| vec![Block::new(); blocks]);
-            let started = std::time::Instant::now();
-            let result = work(&mut memory);
-            record_duration(&average, started.elapsed());
-            return_buffer(&pool, memory);
-            drop(permit);
-            result
-        })
-        .in_current_span()
-        .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))
-    }
-
-    /// A place among the running and waiting requests, or `Overloaded` when there is none.
-    fn admit(&self) -> Result<Admission, Error> {
-        let capacity = self.limits.concurrency + self.limits.queue;
-        let admitted = self.admitted.fetch_add(1, Ordering::AcqRel);
-        let admission = Admission(self.admitted.clone());
-        if admitted >= capacity {
-            drop(admission);
-            tracing::info!(capacity, "hashing line full; request refused");
-            return Err(self.overloaded());
-        }
-        Ok(admission)
+        self.workers
+            .run(move || {
+                let _entered = span.enter();
+                // Holding a permit guarantees a buffer is free or may be made.
+                let mut memory = take_buffer(&pool).unwrap_or_else(|| vec![Block::new(); blocks]);
+                let started = std::time::Instant::now();
+                let result = work(&mut memory);
+                record_duration(&average, started.elapsed());
+                return_buffer(&pool, memory);
+                drop(permit);
+                result
+            })
+            .await
     }
 
     /// Refusal with the time the whole line takes to drain at the recent pace (≥ 1 s).
@@ -210,10 +217,10 @@ impl Hasher {
     }
 }
 
-/// One admitted request; leaving (done, refused or cancelled) frees its place.
-struct Admission(Arc<AtomicUsize>);
+/// A request's place in the hashing line; leaving (done, refused or cancelled) frees it.
+pub struct Reservation(Arc<AtomicUsize>);
 
-impl Drop for Admission {
+impl Drop for Reservation {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::AcqRel);
     }
@@ -309,6 +316,16 @@ mod tests {
         }
     }
 
+    async fn hash(hasher: &Hasher, password: &str) -> Result<String, Error> {
+        hasher.hash(hasher.reserve()?, password, None).await
+    }
+
+    async fn verify(hasher: &Hasher, password: &str, stored: Option<&str>) -> Result<bool, Error> {
+        hasher
+            .verify(hasher.reserve()?, password, stored, None)
+            .await
+    }
+
     fn cheap() -> Hasher {
         let params = HashParams {
             memory_kib: 64,
@@ -321,29 +338,25 @@ mod tests {
     #[tokio::test]
     async fn hashes_verify_and_wrong_passwords_fail() -> Result<(), Error> {
         let hasher = cheap();
-        let hash = hasher.hash("s3cret-passphrase", None).await?;
+        let hash = hash(&hasher, "s3cret-passphrase").await?;
         assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"));
         assert!(!hash.contains("s3cret"));
-        assert!(
-            hasher
-                .verify("s3cret-passphrase", Some(&hash), None)
-                .await?
-        );
-        assert!(!hasher.verify("wrong", Some(&hash), None).await?);
+        assert!(verify(&hasher, "s3cret-passphrase", Some(&hash)).await?);
+        assert!(!verify(&hasher, "wrong", Some(&hash)).await?);
         Ok(())
     }
 
     #[tokio::test]
     async fn unknown_users_never_verify_even_with_the_dummy_password() -> Result<(), Error> {
         let hasher = cheap();
-        assert!(!hasher.verify("anything", None, None).await?);
-        assert!(!hasher.verify("", None, None).await?);
+        assert!(!verify(&hasher, "anything", None).await?);
+        assert!(!verify(&hasher, "", None).await?);
         Ok(())
     }
 
     #[tokio::test]
     async fn a_corrupt_stored_hash_is_a_failed_check_not_an_error() -> Result<(), Error> {
-        assert!(!cheap().verify("x", Some("not-a-phc-string"), None).await?);
+        assert!(!verify(&cheap(), "x", Some("not-a-phc-string")).await?);
         Ok(())
     }
 
@@ -357,10 +370,10 @@ mod tests {
             },
             limits(1, 1),
         )?;
-        let hash = old.hash("s3cret-passphrase", None).await?;
+        let hash = hash(&old, "s3cret-passphrase").await?;
         let new = cheap();
-        assert!(new.verify("s3cret-passphrase", Some(&hash), None).await?);
-        assert!(!new.verify("s3cret-passphrase!", Some(&hash), None).await?);
+        assert!(verify(&new, "s3cret-passphrase", Some(&hash)).await?);
+        assert!(!verify(&new, "s3cret-passphrase!", Some(&hash)).await?);
         Ok(())
     }
 
@@ -370,7 +383,7 @@ mod tests {
         let params = Params::new(64, 1, 1, None).unwrap();
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let hash = argon2.hash_password(b"interop").unwrap().to_string();
-        assert!(cheap().verify("interop", Some(&hash), None).await?);
+        assert!(verify(&cheap(), "interop", Some(&hash)).await?);
         Ok(())
     }
 
@@ -379,7 +392,7 @@ mod tests {
         let hasher = cheap();
         let work = (0..16).map(|i| {
             let hasher = hasher.clone();
-            async move { hasher.hash(&format!("password-{i}"), None).await }
+            async move { hash(&hasher, &format!("password-{i}")).await }
         });
         for result in futures::future::join_all(work).await {
             result?;

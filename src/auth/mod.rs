@@ -18,6 +18,7 @@ pub mod api_keys;
 pub mod context;
 pub mod credentials;
 pub mod fields;
+mod hash_workers;
 pub mod hashing;
 pub mod keys;
 pub mod model;

@@ -66,6 +66,12 @@ impl Auth {
             errors.extend(Field::Password, violations.into_iter().map(String::from));
         }
 
+        // A request that will hash takes its place in the hashing line before its database
+        // read, so one the line cannot take costs nothing.
+        let place = errors
+            .is_empty()
+            .then(|| self.hasher.reserve())
+            .transpose()?;
         let username_key = username.as_ref().map(Username::key);
         let email_key = email.as_ref().map(Email::key);
         let taken = if username_key.is_some() || email_key.is_some() {
@@ -82,13 +88,16 @@ impl Auth {
             errors.extend(field, messages.iter().cloned());
         }
         errors.into_result()?;
-        let (Some(username), Some(username_key), Some(password)) =
-            (username, username_key, password)
+        let (Some(username), Some(username_key), Some(password), Some(place)) =
+            (username, username_key, password, place)
         else {
             return Err(Error::Internal("validated fields missing".into()));
         };
 
-        let password_hash = self.hasher.hash(password.expose(), ctx.deadline).await?;
+        let password_hash = self
+            .hasher
+            .hash(place, password.expose(), ctx.deadline)
+            .await?;
         let new_user = NewUser {
             username: username.as_str(),
             username_key: &username_key,

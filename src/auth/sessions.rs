@@ -50,6 +50,9 @@ impl Auth {
             return Err(Error::Internal("validated fields missing".into()));
         };
 
+        // The place in the hashing line comes first: a login the line cannot take is refused
+        // before it costs a database read.
+        let place = self.hasher.reserve()?;
         let stored = self.store.password_record(&username_key).await?;
         let live_hash = stored
             .as_ref()
@@ -57,7 +60,7 @@ impl Auth {
             .map(|record| record.password_hash.as_str());
         if !self
             .hasher
-            .verify(password.expose(), live_hash, ctx.deadline)
+            .verify(place, password.expose(), live_hash, ctx.deadline)
             .await?
         {
             tracing::info!("login refused");
