@@ -183,7 +183,7 @@ impl Hasher {
                     permit.map_err(|e| Error::Internal(format!("hash semaphore closed: {e}")))?
                 }
                 Err(_) => {
-                    tracing::info!("gave up waiting for a hashing slot at the deadline");
+                    tracing::debug!("gave up waiting for a hashing slot at the deadline");
                     return Err(self.overloaded());
                 }
             };
