@@ -24,11 +24,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("grpc", &["auth", "auth::model", "error", "pb"]),
     ("rest", &["auth", "auth::model", "error", "demo"]),
     ("cors", &["error"]),
-    ("config", &["auth", "store"]),
+    ("listener", &[]),
+    ("config", &["auth", "store", "listener"]),
     (
         "server",
         &[
-            "auth", "store", "grpc", "rest", "cors", "error", "clock", "config", "pb",
+            "auth", "store", "grpc", "rest", "cors", "error", "clock", "config", "pb", "listener",
         ],
     ),
 ];

@@ -4,7 +4,7 @@
 //! machine: `cargo run --release` with no settings serves on 127.0.0.1:50051 from
 //! `./authd.db`, created on first start.
 
-use std::{fmt, net::SocketAddr, str::FromStr};
+use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 use clap::Parser;
 
@@ -14,6 +14,7 @@ use crate::{
         hashing::{HashLimits, HashParams},
         tokens::TokenSettings,
     },
+    listener::ConnectionLimits,
     store::PoolSettings,
 };
 
@@ -27,6 +28,70 @@ pub struct Config {
     /// Address to serve on.
     #[arg(long, env = "AUTHD_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+
+    /// Most client connections open at once; past it authd accepts no more until one
+    /// closes (new clients wait in the kernel's listen queue). Each connection holds a file
+    /// descriptor: keep this below the file limit (`ulimit -n`), leaving room for the
+    /// database and log files. At the file limit authd backs off instead of spinning.
+    #[arg(long, env = "AUTHD_MAX_CONNECTIONS", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+
+    /// How long a new connection may stay silent before its first byte; then it is closed.
+    #[arg(long, env = "AUTHD_FIRST_BYTE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub first_byte_timeout: i64,
+
+    /// How long a client may take to send the bytes that name its protocol and each
+    /// HTTP/1.1 request's headers (on a kept-alive connection, from the previous answer).
+    #[arg(long, env = "AUTHD_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: i64,
+
+    /// How long a REST request body may take to arrive after its headers; one that
+    /// trickles or stalls past it is refused with 400.
+    #[arg(long, env = "AUTHD_BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_timeout: i64,
+
+    /// How long a gRPC call may take to arrive and be answered; past it, it ends with
+    /// DEADLINE_EXCEEDED. A stream, once answered (health Watch), is not cut.
+    #[arg(long, env = "AUTHD_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub request_timeout: i64,
+
+    /// How long a connection with no open request stays open (HTTP/2 ends it with GOAWAY).
+    #[arg(long, env = "AUTHD_IDLE_TIMEOUT", default_value = "60s", value_parser = parse_duration)]
+    pub idle_timeout: i64,
+
+    /// How often a quiet HTTP/2 connection is pinged, to find peers that went away.
+    #[arg(long, env = "AUTHD_HTTP2_KEEPALIVE_INTERVAL", default_value = "20s", value_parser = parse_duration)]
+    pub http2_keepalive_interval: i64,
+
+    /// How long a ping may go unanswered before the connection is closed.
+    #[arg(long, env = "AUTHD_HTTP2_KEEPALIVE_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http2_keepalive_timeout: i64,
+
+    /// Most streams (calls) open at once on one HTTP/2 connection, advertised as
+    /// SETTINGS_MAX_CONCURRENT_STREAMS; more are refused with REFUSED_STREAM.
+    #[arg(long, env = "AUTHD_HTTP2_MAX_CONCURRENT_STREAMS", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http2_max_concurrent_streams: u32,
+
+    /// Most streams authd may reset on one HTTP/2 connection for the client's protocol
+    /// errors, refused streams included, before it closes the connection with GOAWAY
+    /// ENHANCE_YOUR_CALM (the "MadeYouReset" attack).
+    #[arg(long, env = "AUTHD_HTTP2_MAX_LOCAL_RESETS", default_value_t = 1024)]
+    pub http2_max_local_resets: usize,
+
+    /// Most streams a client may open and reset before authd has taken them up, before the
+    /// connection is closed with GOAWAY ENHANCE_YOUR_CALM (the "Rapid Reset" attack).
+    #[arg(long, env = "AUTHD_HTTP2_MAX_PENDING_RESETS", default_value_t = 20)]
+    pub http2_max_pending_resets: usize,
+
+    /// Largest request header section in bytes, HTTP/1.1 and HTTP/2 alike; a larger one is
+    /// refused with 431.
+    #[arg(long, env = "AUTHD_MAX_HEADER_BYTES", default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(1024..))]
+    pub max_header_bytes: u32,
+
+    /// Largest REST request body (413 past it) and gRPC request message on every service
+    /// (OUT_OF_RANGE past it), in bytes.
+    #[arg(long, env = "AUTHD_MAX_MESSAGE_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_message_bytes: u32,
 
     /// Database URL. `sqlite://PATH` keeps everything in one file, created with its schema
     /// on first start; `postgres://USER:PASSWORD@HOST/DB` lets several nodes share one
@@ -115,6 +180,24 @@ pub struct Config {
 }
 
 impl Config {
+    pub fn connection_limits(&self) -> ConnectionLimits {
+        ConnectionLimits {
+            max_connections: usize_from(self.max_connections),
+            first_byte_timeout: seconds(self.first_byte_timeout),
+            header_timeout: seconds(self.header_timeout),
+            body_timeout: seconds(self.body_timeout),
+            request_timeout: seconds(self.request_timeout),
+            idle_timeout: seconds(self.idle_timeout),
+            http2_keepalive_interval: seconds(self.http2_keepalive_interval),
+            http2_keepalive_timeout: seconds(self.http2_keepalive_timeout),
+            http2_max_concurrent_streams: self.http2_max_concurrent_streams,
+            http2_max_local_resets: self.http2_max_local_resets,
+            http2_max_pending_resets: self.http2_max_pending_resets,
+            max_header_bytes: self.max_header_bytes,
+            max_message_bytes: usize_from(self.max_message_bytes),
+        }
+    }
+
     pub fn pool_settings(&self) -> PoolSettings {
         PoolSettings {
             max_connections: self.database_max_connections,
@@ -180,6 +263,15 @@ impl fmt::Debug for DatabaseUrl {
         });
         f.write_str(redacted.as_deref().unwrap_or(url))
     }
+}
+
+/// Seconds from `parse_duration` (never negative) as a `Duration`.
+fn seconds(seconds: i64) -> Duration {
+    Duration::from_secs(seconds.unsigned_abs())
+}
+
+fn usize_from(value: u32) -> usize {
+    usize::try_from(value).unwrap_or(usize::MAX)
 }
 
 /// `90`, `90s`, `15m`, `1h`, `7d` → seconds (at least one).
@@ -262,5 +354,10 @@ mod tests {
         assert_eq!(config.database_url.expose(), "sqlite://authd.db");
         assert_eq!(config.access_token_lifetime, 3600);
         assert_eq!(config.refresh_token_lifetime, 86_400);
+        let limits = config.connection_limits();
+        assert_eq!(limits.max_connections, 10_000);
+        assert_eq!(limits.first_byte_timeout, Duration::from_secs(10));
+        assert_eq!(limits.http2_max_concurrent_streams, 200);
+        assert_eq!(limits.max_message_bytes, 65_536);
     }
 }

@@ -14,7 +14,9 @@
 //! - [`error`] — the one error type and its one choice of gRPC code and HTTP status per
 //!   variant; a leaf.
 //! - [`clock`] — time as a parameter, so expiry is testable without sleeping; a leaf.
-//! - [`server`] — builds the state and serves every service (and grpc-web) on one listener.
+//! - [`server`] — builds the state and composes every service (and grpc-web) for one port.
+//! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
+//!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
 //! - [`cors`] — CORS for the browser origins an operator allows.
 //! - [`demo`] — the demo page at `/`, built from `web/` and embedded in the binary.
@@ -27,6 +29,7 @@ pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod grpc;
+pub mod listener;
 pub mod rest;
 pub mod server;
 pub mod store;

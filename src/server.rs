@@ -5,18 +5,16 @@
 //! v1alpha (grpcurl 1.8 and Python's grpcio speak only v1alpha; buf speaks v1), so
 //! `grpcurl -plaintext HOST list` works without .proto files. Every gRPC service also
 //! speaks grpc-web for browsers: `GrpcWebLayer` wraps each gRPC service and nothing else,
-//! because around the REST router it would answer plain HTTP/1.1 requests with 400.
+//! because around the REST router it would answer plain HTTP/1.1 requests with 400. Every
+//! gRPC service has the same message-size limit and call deadline; the connections they
+//! arrive on are `listener`'s.
 
 use std::{future::Future, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
-use tonic::{
-    server::NamedService,
-    service::Routes,
-    transport::{Server, server::TcpIncoming},
-};
+use tonic::{server::NamedService, service::Routes};
 use tonic_health::{ServingStatus, server::HealthReporter};
-use tonic_web::GrpcWebLayer;
+use tonic_web::{GrpcWebLayer, GrpcWebService};
 use tower::Layer;
 
 use crate::{
@@ -24,17 +22,19 @@ use crate::{
     clock::Clock,
     config::Config,
     error::Error,
-    grpc::{GrpcAuth, MAX_REQUEST_BYTES},
+    grpc::{Deadline, GrpcAuth},
+    listener::{self, ConnectionLimits},
     pb::{self, auth_service_server::AuthServiceServer},
-    rest,
+    rest::{self, BodyLimits},
     store::Store,
 };
 
-/// Everything `run` serves: the core, the browser origins allowed to call it, and how long
-/// shutdown waits for open requests.
+/// Everything `run` serves: the core, the browser origins allowed to call it, the limits of
+/// the port, and how long shutdown waits for open requests.
 pub struct App {
     pub auth: Arc<Auth>,
     pub cors: Option<tower_http::cors::CorsLayer>,
+    pub limits: ConnectionLimits,
     pub shutdown_grace: Duration,
 }
 
@@ -48,6 +48,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
     Ok(App {
         auth,
         cors,
+        limits: config.connection_limits(),
         shutdown_grace,
     })
 }
@@ -62,6 +63,7 @@ pub async fn run(
     let App {
         auth,
         cors,
+        limits,
         shutdown_grace,
     } = app;
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -70,8 +72,8 @@ pub async fn run(
     let monitor = tokio::spawn(watch_database(auth.clone(), health));
 
     // On shutdown, tell load balancers first (health goes NOT_SERVING), then let in-flight
-    // requests finish, but not forever: a health Watch stream, for one, never ends.
-    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+    // requests finish, but not forever (the listener's grace): a health Watch stream, for
+    // one, never ends.
     let shutdown = async move {
         shutdown.await;
         for service in ["", AUTH_SERVICE_NAME] {
@@ -80,13 +82,6 @@ pub async fn run(
                 .await;
         }
         tracing::info!("shutting down: health says NOT_SERVING while requests finish");
-        let _ = stopping.send(());
-    };
-    let grace_over = async move {
-        match stopped.await {
-            Ok(()) => tokio::time::sleep(shutdown_grace).await,
-            Err(_) => std::future::pending().await,
-        }
     };
 
     // Each reflection version lists the other too, so every client sees every service.
@@ -98,41 +93,51 @@ pub async fn run(
             // google.rpc.BadRequest, so grpcurl can print the field violations it receives.
             .register_encoded_file_descriptor_set(tonic_types::pb::FILE_DESCRIPTOR_SET)
     };
+    let max_message = limits.max_message_bytes;
     let reflection_v1 = reflection(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET)
         .build_v1()
-        .map_err(reflection_error)?;
+        .map_err(reflection_error)?
+        .max_decoding_message_size(max_message);
     let reflection_v1alpha = reflection(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
-        .map_err(reflection_error)?;
-
-    let auth_service = AuthServiceServer::new(GrpcAuth::new(auth.clone()))
-        .max_decoding_message_size(MAX_REQUEST_BYTES);
+        .map_err(reflection_error)?
+        .max_decoding_message_size(max_message);
+    let health_service = health_service.max_decoding_message_size(max_message);
+    let auth_service =
+        AuthServiceServer::new(GrpcAuth::new(auth.clone())).max_decoding_message_size(max_message);
 
     // gRPC services join the REST router as routes of their own, so HTTP/1.1 JSON and
     // HTTP/2 gRPC share the port; the REST fallback answers everything else.
-    let grpc_web = GrpcWebLayer::new();
-    let routes = Routes::from(rest::router(auth)?)
-        .add_service(grpc_web.layer(health_service))
-        .add_service(grpc_web.layer(reflection_v1))
-        .add_service(grpc_web.layer(reflection_v1alpha))
-        .add_service(grpc_web.layer(auth_service));
-
-    // Unary RPCs are small writes: without TCP_NODELAY, Nagle's algorithm adds ~40 ms.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
-    let server = Server::builder()
-        .accept_http1(true)
-        .layer(tower::util::option_layer(cors))
-        .add_routes(routes)
-        .serve_with_incoming_shutdown(incoming, shutdown);
-    let served = tokio::select! {
-        served = server => served.map_err(|e| Error::Internal(format!("server: {e}"))),
-        () = grace_over => {
-            tracing::warn!(?shutdown_grace, "requests still open after the grace period; closing them");
-            Ok(())
-        }
+    let body_limits = BodyLimits {
+        max_bytes: max_message,
+        timeout: limits.body_timeout,
     };
+    let grpc = GrpcService {
+        deadline: limits.request_timeout,
+    };
+    let routes = Routes::from(rest::router(auth, body_limits)?)
+        .add_service(grpc.wrap(health_service))
+        .add_service(grpc.wrap(reflection_v1))
+        .add_service(grpc.wrap(reflection_v1alpha))
+        .add_service(grpc.wrap(auth_service));
+    let service = tower::ServiceBuilder::new()
+        .option_layer(cors)
+        .service(routes);
+
+    listener::serve(listener, service, &limits, shutdown, shutdown_grace).await;
     monitor.abort();
-    served
+    Ok(())
+}
+
+/// What every gRPC service on the port is wrapped in: the call deadline, then grpc-web.
+struct GrpcService {
+    deadline: Duration,
+}
+
+impl GrpcService {
+    fn wrap<S>(&self, service: S) -> GrpcWebService<Deadline<S>> {
+        GrpcWebLayer::new().layer(Deadline::new(service, self.deadline))
+    }
 }
 
 /// How often health follows the database, and how long one check may take.

@@ -3,9 +3,11 @@
 //! Each method decodes its request into core inputs, calls one [`Auth`] method and encodes
 //! the answer. No rule about users, passwords or tokens may live here. Errors become a
 //! `tonic::Status` in exactly one place (`convert::status`), with field violations as
-//! `google.rpc.BadRequest` details.
+//! `google.rpc.BadRequest` details. [`Deadline`] is the time limit every gRPC service on
+//! the port shares.
 
 mod convert;
+mod deadline;
 mod redact;
 
 use std::sync::Arc;
@@ -21,9 +23,7 @@ use crate::{
     },
 };
 use convert::{authorization, caller, status, token_pair, user};
-
-/// Largest request a client may send; every valid request is far below it.
-pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+pub use deadline::Deadline;
 
 pub struct GrpcAuth {
     auth: Arc<Auth>,

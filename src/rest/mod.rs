@@ -24,7 +24,7 @@ mod utc;
 use std::sync::Arc;
 
 use axum::{
-    Router,
+    Extension, Router,
     body::Body,
     http::{HeaderValue, Method, Request, StatusCode, Uri, header},
     middleware::map_response,
@@ -33,6 +33,7 @@ use axum::{
 };
 
 use crate::{auth::Auth, error::Error};
+pub use payload::BodyLimits;
 use reply::{Dialect, Failure};
 
 /// Every REST path, with the trailing slash Django's URLs have.
@@ -50,9 +51,10 @@ fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 9] {
     ]
 }
 
-/// The gateway's router, ready to be merged with the gRPC services. Fails only if the
-/// OpenAPI document cannot be written, which is a bug worth refusing to start over.
-pub fn router(auth: Arc<Auth>) -> Result<Router, Error> {
+/// The gateway's router, ready to be merged with the gRPC services, reading request bodies
+/// within `body_limits`. Fails only if the OpenAPI document cannot be written, which is a
+/// bug worth refusing to start over.
+pub fn router(auth: Arc<Auth>, body_limits: BodyLimits) -> Result<Router, Error> {
     let openapi = openapi::document()?;
     let mut router = Router::new();
     for (path, handler) in endpoints() {
@@ -71,6 +73,7 @@ pub fn router(auth: Arc<Auth>) -> Result<Router, Error> {
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)
         .layer(map_response(security_headers))
+        .layer(Extension(body_limits))
         .with_state(auth))
 }
 

@@ -1,10 +1,10 @@
 //! The failures every endpoint of the gateway can answer, added to the OpenAPI document.
 //!
 //! They come from the gateway around the handlers, not from the handlers (`rest::mod`'s
-//! 405, `payload`'s 413, 415 and JSON parse errors, and the 503 of a database outage or a
-//! full hashing line), so they are described here once for every operation rather than
-//! beside each handler. A client or a contract checker (schemathesis) then finds every
-//! status authd can send, with the body it sends.
+//! 405, `payload`'s 413, 415, JSON parse errors and incomplete bodies, and the 503 of a
+//! database outage or a full hashing line), so they are described here once for every
+//! operation rather than beside each handler. A client or a contract checker (schemathesis)
+//! then finds every status authd can send, with the body it sends.
 
 use utoipa::{
     Modify,
@@ -90,7 +90,13 @@ fn add_for_bodies(operation: &mut Operation) {
     let responses = &mut operation.responses.responses;
     responses.insert(
         "413".into(),
-        RefOr::T(json_detail("`Request body too large.` (over 64 KiB)").build()),
+        RefOr::T(
+            json_detail(
+                "`Request body too large.` (over `--max-message-bytes`, 64 KiB by default), \
+                 answered before the body is read when `Content-Length` says so",
+            )
+            .build(),
+        ),
     );
     responses.insert(
         "415".into(),
@@ -99,7 +105,9 @@ fn add_for_bodies(operation: &mut Operation) {
                 .build(),
         ),
     );
-    let parse_error = "or `{\"detail\": \"JSON parse error - …\"}` for a body that is not JSON";
+    let parse_error = "or `{\"detail\": \"JSON parse error - …\"}` for a body that is not JSON, \
+                       or `{\"detail\": \"Request body incomplete.\"}` for one that did not \
+                       arrive whole within `--body-timeout`";
     match responses.get_mut("400") {
         Some(RefOr::T(bad_request)) => {
             bad_request.description = format!("{}, {parse_error}", bad_request.description);
@@ -116,7 +124,9 @@ fn add_for_bodies(operation: &mut Operation) {
             }
         }
         Some(RefOr::Ref(_)) | None => {
-            let description = "`{\"detail\": \"JSON parse error - …\"}`: a body that is not JSON";
+            let description = "`{\"detail\": \"JSON parse error - …\"}`: a body that is not JSON; \
+                               `{\"detail\": \"Request body incomplete.\"}`: one that did not \
+                               arrive whole within `--body-timeout`";
             responses.insert("400".into(), RefOr::T(json_detail(description).build()));
         }
     }

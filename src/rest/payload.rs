@@ -1,24 +1,29 @@
 //! Request bodies as DRF parses them: JSON or form, with DRF's answers for everything else.
 //!
-//! The body is read up to [`MAX_BODY_BYTES`] (413 past it), then parsed by its media type:
-//! `application/json` and `application/x-www-form-urlencoded` are accepted, an empty body is
-//! `{}` whatever its type, a body with no type is ignored (as DRF does), and any other type
-//! is 415. Nothing is answered here: every failure, parse errors included, is kept as a
-//! [`Failure`] until the handler asks for the fields, and is then worded in that endpoint's
-//! dialect. A parsed body that is not an object is a field error about the request as a
-//! whole (`non_field_errors`).
+//! The body is read within the [`BodyLimits`] the router carries: a declared
+//! `Content-Length` over the size limit is 413 before a byte is read, a body that grows past
+//! it is 413 when it does, and a body that does not arrive whole (it trickles or stalls past
+//! the deadline, the client went away, its framing is broken) is 400. Then it is parsed by
+//! its media type: `application/json` and `application/x-www-form-urlencoded` are accepted,
+//! an empty body is `{}` whatever its type, a body with no type is ignored (as DRF does),
+//! and any other type is 415. Nothing is answered here: every failure, parse errors
+//! included, is kept as a [`Failure`] until the handler asks for the fields, and is then
+//! worded in that endpoint's dialect. A parsed body that is not an object is a field error
+//! about the request as a whole (`non_field_errors`).
 
-use std::collections::HashMap;
-
-use std::convert::Infallible;
+use std::{collections::HashMap, convert::Infallible, time::Duration};
 
 use axum::{
     body::{Body, Bytes},
     extract::FromRequest,
-    http::{Request, header::CONTENT_TYPE},
+    http::{
+        HeaderMap, Request,
+        header::{CONTENT_LENGTH, CONTENT_TYPE},
+    },
     response::Response,
 };
 use serde_json::Value;
+use tokio_stream::StreamExt;
 
 use super::reply::{Dialect, Failure};
 use crate::{
@@ -26,9 +31,16 @@ use crate::{
     error::{Error, Field, FieldErrors},
 };
 
-/// Largest request body accepted (Django parsed bodies of megabytes; nothing here needs more
-/// than a few hundred bytes).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// How much of a request body is read, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Largest body accepted (Django parsed bodies of megabytes; nothing here needs more
+    /// than a few hundred bytes).
+    pub max_bytes: usize,
+    /// How long the whole body may take to arrive, from when the handler starts reading it
+    /// (right after the headers).
+    pub timeout: Duration,
+}
 
 /// One field as the client sent it.
 #[derive(Debug, Clone)]
@@ -66,16 +78,57 @@ impl<S: Send + Sync> FromRequest<S> for Payload {
     type Rejection = Infallible;
 
     async fn from_request(request: Request<Body>, _state: &S) -> Result<Self, Infallible> {
+        let Some(limits) = request.extensions().get::<BodyLimits>().copied() else {
+            let missing = Error::Internal("the REST router carries no body limits".into());
+            return Ok(Payload(Err(missing.into())));
+        };
         let content_type = request
             .headers()
             .get(CONTENT_TYPE)
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
-        let parsed = match axum::body::to_bytes(request.into_body(), MAX_BODY_BYTES).await {
+        let parsed = match read(request, limits).await {
             Ok(bytes) => parse(content_type.as_deref(), &bytes),
-            Err(_) => Err(Failure::BodyTooLarge),
+            Err(failure) => Err(failure),
         };
         Ok(Payload(parsed))
     }
+}
+
+/// The whole body, within `limits`.
+async fn read(request: Request<Body>, limits: BodyLimits) -> Result<Bytes, Failure> {
+    if declared_length(request.headers()).is_some_and(|length| length > limits.max_bytes) {
+        return Err(Failure::BodyTooLarge);
+    }
+    let mut chunks = request.into_body().into_data_stream();
+    let whole = async move {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|_| Failure::BodyIncomplete)?;
+            if bytes.len() + chunk.len() > limits.max_bytes {
+                return Err(Failure::BodyTooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(bytes))
+    };
+    tokio::time::timeout(limits.timeout, whole)
+        .await
+        .unwrap_or(Err(Failure::BodyIncomplete))
+}
+
+/// The `Content-Length` the client declared; one that is not a number is left to the
+/// HTTP layer, which refuses it before a handler runs.
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    let value = headers.get(CONTENT_LENGTH)?.to_str().ok()?;
+    // Past usize::MAX is over any limit.
+    Some(
+        value
+            .trim()
+            .parse::<u64>()
+            .ok()?
+            .try_into()
+            .unwrap_or(usize::MAX),
+    )
 }
 
 type Parsed = Result<HashMap<String, Sent>, Failure>;

@@ -6,10 +6,11 @@
 //! and simplejwt each have their own 401 bodies and `WWW-Authenticate` challenge.
 //!
 //! Every failure of a REST request is a [`Failure`]: a core [`Error`], or one of the
-//! HTTP-level failures DRF answered before a view ran (413, 415, a JSON parse error, 404,
-//! 405). Each dialect words core errors in one `match` that names every variant, so a new
-//! variant does not compile until each dialect has chosen its status and its words. The
-//! status comes from [`Error::http_status`] except where a dialect documents otherwise.
+//! HTTP-level failures DRF answered before a view ran (413, 400 for a body that never
+//! arrived whole, 415, a JSON parse error, 404, 405). Each dialect words core errors in one
+//! `match` that names every variant, so a new variant does not compile until each dialect
+//! has chosen its status and its words. The status comes from [`Error::http_status`] except
+//! where a dialect documents otherwise.
 
 use axum::{
     Json,
@@ -33,6 +34,9 @@ pub enum Failure {
     Core(Error),
     /// The body was larger than the gateway reads.
     BodyTooLarge,
+    /// The body did not arrive whole: it trickled or stalled past the deadline, the client
+    /// went away, or its framing was broken.
+    BodyIncomplete,
     /// A body in a media type that is neither JSON nor a form (the type as sent).
     UnsupportedMediaType(String),
     /// A body declared JSON that does not parse (the parser's explanation).
@@ -82,6 +86,7 @@ impl Dialect {
             Failure::BodyTooLarge => {
                 detail(StatusCode::PAYLOAD_TOO_LARGE, "Request body too large.")
             }
+            Failure::BodyIncomplete => detail(StatusCode::BAD_REQUEST, "Request body incomplete."),
             Failure::UnsupportedMediaType(content_type) => detail(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 &format!("Unsupported media type \"{content_type}\" in request."),

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod binary;
+mod connections;
 mod faults;
 mod grpc_web;
 mod jwks;

@@ -115,6 +115,11 @@ impl Node {
         self.log.lock().map(|log| log.clone()).unwrap_or_default()
     }
 
+    /// The process id, for tests that look at the process itself (its limits, its CPU time).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("a running node")
+    }
+
     pub async fn client(&self) -> AuthServiceClient<Channel> {
         AuthServiceClient::connect(format!("http://{}", self.address))
             .await
