@@ -5,7 +5,8 @@
 #      web/node_modules (`npm ci` in web/) are there;
 #   3. the integration suite again with a fresh PostgreSQL database per test, when
 #      AUTHD_TEST_POSTGRES_URL names a server where the role may CREATE DATABASE
-#      (`bash .ci/postgres` starts one and prints its URL).
+#      (`bash .ci/postgres` starts one and prints its URL). The tests that need PostgreSQL
+#      are #[ignore]d, so the first run reports them as ignored; this run includes them.
 # Without Chromium or PostgreSQL those runs are skipped, and say so; in CI (CI=true) both
 # are required. Extra arguments go to the cargo runs (e.g. a test name filter).
 set -euo pipefail
@@ -49,5 +50,10 @@ drop_test_databases() {
 drop_test_databases
 echo
 echo "==> the integration suite on PostgreSQL"
-AUTHD_TEST_BACKEND=postgres cargo test --locked --test api "$@"
+# --include-ignored is for the test binary: after the `--` the extra arguments may hold.
+include_ignored=(-- --include-ignored)
+for arg in "$@"; do
+  if [ "$arg" = "--" ]; then include_ignored=(--include-ignored); fi
+done
+AUTHD_TEST_BACKEND=postgres cargo test --locked --test api "$@" "${include_ignored[@]}"
 drop_test_databases

@@ -2,7 +2,8 @@
 //!
 //! A key is 160 random bits as 40 lowercase hex characters, like DRF's. Unlike DRF, authd
 //! stores only its SHA-256, issues a new key at every login instead of handing back the same
-//! one, and lets an operator give keys a lifetime (by default they never expire).
+//! one, and lets an operator give keys a lifetime (by default they never expire). Issuing
+//! a key checks a password, so it is throttled exactly as login is.
 
 use sha2::{Digest, Sha256};
 use tracing::instrument;
@@ -19,7 +20,7 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<String, Error> {
-        let user = self.authenticate(username, password).await?;
+        let user = self.authenticate(ctx, username, password).await?;
         let key = random_hex::<20>()?;
         let expires_at = self.api_key_lifetime.map(|lifetime| ctx.now + lifetime);
         self.store

@@ -1,9 +1,11 @@
 //! The core of authd: register, login, refresh, logout and "who am I".
 //!
 //! Every business rule lives here and nowhere else: field validation, password policy,
-//! hashing, token issue and verification, session liveness. Transports (gRPC, grpc-web and
-//! the REST gateway) build a [`Context`] for the request, decode their input into
-//! [`fields::Input`]s, call one method of [`Auth`], and encode the result or the [`Error`].
+//! hashing, token issue and verification, session liveness, and the limits on abuse (the
+//! per-account login throttle in [`throttle`]).
+//! Transports (gRPC, grpc-web and the REST gateway) build a [`Context`] for the request,
+//! decode their input into [`fields::Input`]s, call one method of [`Auth`], and encode the
+//! result or the [`Error`].
 //! Where transports differ in policy (whether an email is required, which `Authorization`
 //! schemes are read), the adapter picks a named value ([`EmailRule`],
 //! [`AcceptedSchemes`]); the core never sees a wire field name. Nothing in this module
@@ -22,6 +24,8 @@ pub mod hashing;
 pub mod keys;
 pub mod model;
 pub mod password_policy;
+pub mod periodic;
+pub mod throttle;
 pub mod tokens;
 
 mod register;
@@ -33,6 +37,7 @@ use crate::{clock::Clock, error::Error, store::Store};
 use hashing::{HashParams, Hasher};
 use model::{KeyPair, VerificationKey};
 use password_policy::PasswordPolicy;
+use periodic::{Periodic, SampledLine};
 use tokens::{TokenSettings, TokenSigner};
 
 pub use context::{Caller, Context};
@@ -58,7 +63,20 @@ pub struct Auth {
     policy: PasswordPolicy,
     clock: Arc<dyn Clock>,
     api_key_lifetime: Option<i64>,
+    /// When forgotten login failures were last deleted.
+    pruning: Periodic,
+    /// Log lines a flood would repeat thousands of times.
+    lines: FloodLines,
 }
+
+/// Events an attack repeats at request rate, each logged at most once a minute with a
+/// count, so the log stays readable (and cheap) during a flood.
+struct FloodLines {
+    throttled_logins: SampledLine,
+}
+
+/// How often each flood line may be written, in seconds.
+const FLOOD_LINE_INTERVAL: i64 = 60;
 
 impl Auth {
     /// Loads (or on first start creates) the signing key, and prepares the hasher and the
@@ -84,6 +102,10 @@ impl Auth {
             store,
             clock,
             api_key_lifetime: settings.api_key_lifetime,
+            pruning: Periodic::new(throttle::PRUNE_INTERVAL),
+            lines: FloodLines {
+                throttled_logins: SampledLine::new(FLOOD_LINE_INTERVAL),
+            },
         })
     }
 

@@ -73,6 +73,28 @@ pub enum Rotation {
     Rejected,
 }
 
+/// The rule a claim on a username's login attempts follows; the numbers are the core's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRule {
+    /// From this many consecutive failures (the claimed attempt included), a claim holds
+    /// the username for `hold` seconds, so parallel attempts cannot slip in while the
+    /// password is checked.
+    pub hold_from: i64,
+    /// Seconds a claim holds the username for; the failure, once known, waits longer.
+    pub hold: i64,
+    /// Failures are forgotten after this many seconds without an attempt.
+    pub forget_after: i64,
+}
+
+/// The outcome of claiming a login attempt for a username (known or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginClaim {
+    /// The attempt may be checked; `failures` counts it as failed until it succeeds.
+    Claimed { failures: i64 },
+    /// No attempt is checked before `not_before` (Unix seconds).
+    Refused { not_before: i64 },
+}
+
 /// What revoking everything of a user ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Revoked {

@@ -3,7 +3,9 @@
 //!
 //! Login with an unknown or inactive username still runs a full argon2 verify (against a
 //! dummy hash) and fails with the same error as a wrong password, so neither the answer nor
-//! its timing tells a caller which usernames exist.
+//! its timing tells a caller which usernames exist. Before any of that, the attempt is
+//! claimed against the username's failures (`throttle`), so a throttled attempt never
+//! reaches argon2.
 
 use tracing::instrument;
 
@@ -23,7 +25,7 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
-        let user = self.authenticate(username, password).await?;
+        let user = self.authenticate(ctx, username, password).await?;
         let pair = self.issue_pair(ctx, user.id)?;
         self.store.start_session(user.id, &pair).await?;
         tracing::info!("session started");
@@ -31,9 +33,11 @@ impl Auth {
     }
 
     /// Checks a username and password: the user, or `InvalidCredentials` after the same
-    /// argon2 work whether the user exists or not.
+    /// argon2 work whether the user exists or not, or `Throttled` (with no argon2 work)
+    /// while the username must wait after failed attempts.
     pub(super) async fn authenticate(
         &self,
+        ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<User, Error> {
@@ -49,12 +53,16 @@ impl Auth {
             return Err(Error::Internal("validated fields missing".into()));
         };
 
+        let failures = self.claim_password_check(ctx, &username_key).await?;
         let stored = self.store.password_record(&username_key).await?;
         let live_hash = stored
             .as_ref()
             .filter(|record| record.is_active)
             .map(|record| record.password_hash.as_str());
-        if !self.hasher.verify(password.expose(), live_hash).await? {
+        let matched = self.hasher.verify(password.expose(), live_hash).await?;
+        self.settle_password_check(ctx, &username_key, failures, matched)
+            .await?;
+        if !matched {
             tracing::info!("login refused");
             return Err(Error::InvalidCredentials);
         }

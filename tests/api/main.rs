@@ -20,4 +20,6 @@ mod rest_cross;
 mod rest_seed1;
 mod rest_seed2;
 mod service;
+mod throttling;
+mod throttling_nodes;
 mod tokens;

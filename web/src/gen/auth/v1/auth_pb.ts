@@ -387,7 +387,10 @@ export const AuthService: GenService<{
   /**
    * Checks a username and password and starts a session: returns a fresh access and
    * refresh token. Unknown user and wrong password are indistinguishable (same code,
-   * message and timing).
+   * message and timing). After five wrong passwords in a row for one username (existing
+   * or not), each further attempt waits longer before it is checked: until then it returns
+   * RESOURCE_EXHAUSTED with the wait (a google.rpc.RetryInfo detail and `retry-after`
+   * metadata, whole seconds), even with the right password.
    *
    * @generated from rpc auth.v1.AuthService.Login
    */
