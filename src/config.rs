@@ -7,9 +7,10 @@
 use std::{fmt, net::SocketAddr, str::FromStr};
 
 use clap::Parser;
+use ipnet::IpNet;
 
 use crate::{
-    auth::{AuthSettings, hashing::HashParams, tokens::TokenSettings},
+    auth::{AuthSettings, forwarded::parse_network, hashing::HashParams, tokens::TokenSettings},
     store::PoolSettings,
 };
 
@@ -66,6 +67,20 @@ pub struct Config {
     #[arg(long, env = "AUTHD_API_KEY_LIFETIME", value_parser = parse_duration)]
     pub api_key_lifetime: Option<i64>,
 
+    /// Login, Register, Refresh and REST token-endpoint calls each client address may make
+    /// per minute on this node, with a burst of as many; further calls are answered
+    /// RESOURCE_EXHAUSTED / 429 with a retry-after. IPv6 clients count per /64. `0` turns
+    /// the limit off (for load tests, or a trusted network).
+    #[arg(long, env = "AUTHD_IP_LIMIT", default_value_t = 300)]
+    pub ip_limit: u32,
+
+    /// Proxies and load balancers whose `X-Forwarded-For` is believed, as addresses or
+    /// CIDRs, comma-separated (e.g. `10.0.0.0/8,192.0.2.10`): the client is the rightmost
+    /// address in the chain that is not one of them. Default: none, so the client is the
+    /// TCP peer and the header is ignored.
+    #[arg(long, env = "AUTHD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
     /// argon2id memory per hash, in KiB (OWASP: 19456).
     #[arg(long, env = "AUTHD_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,
@@ -114,6 +129,8 @@ impl Config {
                 parallelism: self.argon2_parallelism,
             },
             api_key_lifetime: self.api_key_lifetime,
+            ip_limit: self.ip_limit,
+            trusted_proxies: self.trusted_proxies.clone(),
             hash_concurrency: self
                 .hash_concurrency
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
@@ -206,5 +223,27 @@ mod tests {
         assert_eq!(config.database_url.expose(), "sqlite://authd.db");
         assert_eq!(config.access_token_lifetime, 3600);
         assert_eq!(config.refresh_token_lifetime, 86_400);
+        assert_eq!(config.ip_limit, 300);
+        assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_of_networks() {
+        let config = Config::try_parse_from([
+            "authd",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.10,2001:db8::/32",
+            "--ip-limit",
+            "0",
+        ])
+        .expect("flags parse");
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.10/32", "2001:db8::/32"]);
+        assert_eq!(config.ip_limit, 0);
+        assert!(Config::try_parse_from(["authd", "--trusted-proxies", "nonsense"]).is_err());
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Every business rule lives here and nowhere else: field validation, password policy,
 //! hashing, token issue and verification, session liveness, and the limits on abuse (the
-//! per-account login throttle in [`throttle`]).
+//! per-account login throttle in [`throttle`], the per-client limit in [`client_limit`]).
 //! Transports (gRPC, grpc-web and the REST gateway) build a [`Context`] for the request,
 //! decode their input into [`fields::Input`]s, call one method of [`Auth`], and encode the
 //! result or the [`Error`].
@@ -17,9 +17,11 @@
 //! not between the two.
 
 pub mod api_keys;
+pub mod client_limit;
 pub mod context;
 pub mod credentials;
 pub mod fields;
+pub mod forwarded;
 pub mod hashing;
 pub mod keys;
 pub mod model;
@@ -34,7 +36,10 @@ mod sessions;
 use std::sync::Arc;
 
 use crate::{clock::Clock, error::Error, store::Store};
+use client_limit::ClientLimiter;
+use forwarded::TrustedProxies;
 use hashing::{HashParams, Hasher};
+use ipnet::IpNet;
 use model::{KeyPair, VerificationKey};
 use password_policy::PasswordPolicy;
 use periodic::{Periodic, SampledLine};
@@ -53,6 +58,10 @@ pub struct AuthSettings {
     pub hash_concurrency: usize,
     /// How long an API key lives (seconds); `None`: until revoked.
     pub api_key_lifetime: Option<i64>,
+    /// Limited calls per minute per client address (with a burst of as many); `0`: off.
+    pub ip_limit: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// The authentication service core, shared by every transport.
@@ -63,6 +72,10 @@ pub struct Auth {
     policy: PasswordPolicy,
     clock: Arc<dyn Clock>,
     api_key_lifetime: Option<i64>,
+    /// Who the client of a request is, behind proxies.
+    proxies: TrustedProxies,
+    /// The per-client budget of limited calls.
+    clients: ClientLimiter,
     /// When forgotten login failures were last deleted.
     pruning: Periodic,
     /// Log lines a flood would repeat thousands of times.
@@ -102,6 +115,8 @@ impl Auth {
             store,
             clock,
             api_key_lifetime: settings.api_key_lifetime,
+            proxies: TrustedProxies::new(settings.trusted_proxies),
+            clients: ClientLimiter::new(settings.ip_limit),
             pruning: Periodic::new(throttle::PRUNE_INTERVAL),
             lines: FloodLines {
                 throttled_logins: SampledLine::new(FLOOD_LINE_INTERVAL),
@@ -109,9 +124,10 @@ impl Auth {
         })
     }
 
-    /// The context of one request, stamped with the current time.
+    /// The context of one request, stamped with the current time, its client resolved
+    /// through the trusted proxies.
     pub fn context(&self, caller: Caller<'_>) -> Context {
-        Context::new(self.clock.now(), caller)
+        Context::new(self.clock.now(), caller, &self.proxies)
     }
 
     /// The public keys that verify authd's tokens (published as a JWKS).

@@ -3,9 +3,9 @@
 //!
 //! Login with an unknown or inactive username still runs a full argon2 verify (against a
 //! dummy hash) and fails with the same error as a wrong password, so neither the answer nor
-//! its timing tells a caller which usernames exist. Before any of that, the attempt is
-//! claimed against the username's failures (`throttle`), so a throttled attempt never
-//! reaches argon2.
+//! its timing tells a caller which usernames exist. Before any of that, the client's
+//! per-address budget is spent and the attempt is claimed against the username's failures
+//! (`throttle`), so a throttled attempt never reaches argon2.
 
 use tracing::instrument;
 
@@ -18,13 +18,14 @@ use super::{
 use crate::error::{Error, Field, FieldErrors};
 
 impl Auth {
-    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
     pub async fn login(
         &self,
         ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
+        self.limit_client(ctx)?;
         let user = self.authenticate(ctx, username, password).await?;
         let pair = self.issue_pair(ctx, user.id)?;
         self.store.start_session(user.id, &pair).await?;
@@ -80,6 +81,7 @@ impl Auth {
         ctx: &Context,
         refresh_token: Input<'_>,
     ) -> Result<TokenPair, Error> {
+        self.limit_client(ctx)?;
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);

@@ -9,6 +9,7 @@ mod helpers;
 mod binary;
 mod faults;
 mod grpc_web;
+mod ip_limits;
 mod jwks;
 mod login;
 mod logout;
