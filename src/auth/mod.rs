@@ -86,6 +86,7 @@ pub struct Auth {
 /// count, so the log stays readable (and cheap) during a flood.
 struct FloodLines {
     throttled_logins: SampledLine,
+    replays: SampledLine,
 }
 
 /// How often each flood line may be written, in seconds.
@@ -120,6 +121,7 @@ impl Auth {
             pruning: Periodic::new(throttle::PRUNE_INTERVAL),
             lines: FloodLines {
                 throttled_logins: SampledLine::new(FLOOD_LINE_INTERVAL),
+                replays: SampledLine::new(FLOOD_LINE_INTERVAL),
             },
         })
     }

@@ -6,6 +6,10 @@
 //! its timing tells a caller which usernames exist. Before any of that, the client's
 //! per-address budget is spent and the attempt is claimed against the username's failures
 //! (`throttle`), so a throttled attempt never reaches argon2.
+//!
+//! A refresh token whose session is already over is refused on a read: the first replay of
+//! a spent token revoked its session, and every later one finds nothing left to change, so
+//! it costs no write and, in a flood, only a sampled log line.
 
 use tracing::instrument;
 
@@ -13,7 +17,7 @@ use super::{
     AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
     fields::{Input, Password, login_username, required_text},
-    model::{Revoked, Rotation, TokenKind, TokenPair, User},
+    model::{EndedSessionToken, Ending, Revoked, Rotation, TokenKind, TokenPair, User},
 };
 use crate::error::{Error, Field, FieldErrors};
 
@@ -85,6 +89,7 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
+        self.refuse_if_session_ended(ctx, &claims.jti).await?;
         let pair = self.issue_pair(ctx, claims.user_id)?;
         let rotation = self
             .store
@@ -92,7 +97,9 @@ impl Auth {
             .await?;
         match rotation {
             Rotation::Rotated => Ok(pair),
-            Rotation::Reused | Rotation::Rejected => Err(Error::InvalidToken),
+            Rotation::Reused { session_id } => Err(self.reused(session_id)),
+            Rotation::Replayed => Err(self.replayed(ctx)),
+            Rotation::Rejected => Err(Error::InvalidToken),
         }
     }
 
@@ -102,12 +109,49 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
-        if self.store.end_session(&claims.jti, ctx.now).await? {
-            tracing::info!("session ended");
-            Ok(())
-        } else {
-            Err(Error::InvalidToken)
+        self.refuse_if_session_ended(ctx, &claims.jti).await?;
+        match self.store.end_session(&claims.jti, ctx.now).await? {
+            Ending::Ended => {
+                tracing::info!("session ended");
+                Ok(())
+            }
+            Ending::Reused { session_id } => Err(self.reused(session_id)),
+            Ending::Replayed => Err(self.replayed(ctx)),
+            Ending::Rejected => Err(Error::InvalidToken),
         }
+    }
+
+    /// Refuses a refresh token whose session is already over, on a read: whatever it is
+    /// presented for, nothing is left to change.
+    async fn refuse_if_session_ended(&self, ctx: &Context, jti: &str) -> Result<(), Error> {
+        match self.store.ended_session_token(jti).await? {
+            None => Ok(()),
+            Some(EndedSessionToken::Spent) => Err(self.replayed(ctx)),
+            Some(EndedSessionToken::Unspent) => Err(Error::InvalidToken),
+        }
+    }
+
+    /// A spent refresh token presented again while its session was live: likely theft, and
+    /// the session is now revoked. Logged every time; it happens once per session.
+    fn reused(&self, session_id: i64) -> Error {
+        tracing::warn!(
+            session_id,
+            "spent refresh token presented again; session revoked"
+        );
+        Error::InvalidToken
+    }
+
+    /// A spent refresh token presented again after its session ended: nothing changes, and
+    /// a flood of them is one line a minute.
+    fn replayed(&self, ctx: &Context) -> Error {
+        if let Some(replays) = self.lines.replays.sample(ctx.now) {
+            tracing::info!(
+                replays,
+                client = ?ctx.client,
+                "spent refresh tokens of ended sessions presented again"
+            );
+        }
+        Error::InvalidToken
     }
 
     /// The user behind an `Authorization` value in one of the `accepted` schemes

@@ -16,6 +16,7 @@ mod logout;
 mod nodes;
 mod refresh;
 mod register;
+mod replays;
 mod rest_common;
 mod rest_cross;
 mod rest_seed1;
