@@ -3,23 +3,40 @@
 //! one run, never from timed assertions in tests.
 //!
 //! ```sh
-//! cargo run --release &                                    # the server under test
-//! cargo run --release --example loadgen -- --rpc get-me --concurrency 64 --duration 10s
+//! cargo run --release -- --ip-limit 0 &                    # the server under test
+//! cargo run --release --example loadgen -- --rpc get-me --concurrency 64 --seconds 10
 //! ```
 //!
 //! Every run first registers and logs in its own users (names prefixed by a random run id),
-//! so it can be pointed at any authd without setup.
+//! so it can be pointed at any authd without setup. All of it comes from one address, so
+//! start the server with `--ip-limit 0` unless the per-address limit is what is measured.
+//! Answers are tallied by gRPC code: a throttled call is an answer, not an error.
+//!
+//! The login throttle, as an attacker meets it: 200 wrong passwords for one account, 50 at
+//! a time:
+//!
+//! ```sh
+//! cargo run --release --example loadgen -- --rpc login-wrong-password --one-user \
+//!     --concurrency 50 --requests 200
+//! ```
 
 #![allow(clippy::expect_used, clippy::unwrap_used)] // a benchmark tool: fail loudly
 
-use std::time::{Duration, Instant};
+use std::{
+    collections::BTreeMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use authd::pb::{
     GetMeRequest, LoginRequest, RefreshRequest, RegisterRequest,
     auth_service_client::AuthServiceClient,
 };
 use clap::{Parser, ValueEnum};
-use tonic::{Request, transport::Channel};
+use tonic::{Code, Request, Status, transport::Channel};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -38,6 +55,13 @@ struct Args {
     /// How long to run, in seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Stop after this many requests in all (or when the time is up, if sooner).
+    #[arg(long)]
+    requests: Option<usize>,
+    /// Every worker logs in as one user (login RPCs only), as a guesser aiming at one
+    /// account would.
+    #[arg(long)]
+    one_user: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,48 +99,115 @@ async fn main() {
                 .unwrap(),
         );
     }
+    let shared_user = args.one_user.then(|| format!("load{run_id}"));
+    if let Some(name) = &shared_user {
+        assert!(
+            matches!(args.rpc, Rpc::Login | Rpc::LoginWrongPassword),
+            "--one-user is for the login RPCs"
+        );
+        register(&mut AuthServiceClient::new(channels[0].clone()), name).await;
+    }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let tickets = Arc::new(AtomicUsize::new(args.requests.unwrap_or(usize::MAX)));
     let started = Instant::now();
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
         let client = AuthServiceClient::new(channels[worker % channels.len()].clone());
-        let name = format!("load{run_id}w{worker}");
-        workers.push(tokio::spawn(run_worker(client, args.rpc, name, deadline)));
+        let (name, setup) = match &shared_user {
+            Some(name) => (name.clone(), false),
+            None => (format!("load{run_id}w{worker}"), true),
+        };
+        let run = Run {
+            rpc: args.rpc,
+            setup,
+            deadline,
+            tickets: tickets.clone(),
+        };
+        workers.push(tokio::spawn(run_worker(client, run, name)));
     }
     let mut latencies = Vec::new();
     let mut errors = 0usize;
+    let mut codes = BTreeMap::new();
     for worker in workers {
-        let (mut samples, failed) = worker.await.unwrap();
-        latencies.append(&mut samples);
-        errors += failed;
+        let outcome = worker.await.unwrap();
+        latencies.extend(outcome.latencies);
+        errors += outcome.unexpected;
+        for (code, n) in outcome.codes {
+            *codes.entry(code).or_insert(0) += n;
+        }
     }
     let elapsed = started.elapsed().as_secs_f64();
-    report(&args, &mut latencies, errors, elapsed);
+    report(&args, &mut latencies, errors, &codes, elapsed);
+    if let Some(name) = &shared_user {
+        // What the account's owner meets right after: the right password, once.
+        let mut client = AuthServiceClient::new(channels[0].clone());
+        match client.login(login(name, PASSWORD)).await {
+            Ok(_) => println!("then the right password: Ok"),
+            Err(status) => {
+                let wait = status.metadata().get("retry-after");
+                println!(
+                    "then the right password: {:?} (retry-after {wait:?})",
+                    status.code()
+                );
+            }
+        }
+    }
 }
 
-/// Sets up this worker's user, then repeats the RPC until the deadline.
-async fn run_worker(
-    mut client: AuthServiceClient<Channel>,
+/// What one worker does: which RPC, whether it sets up its own user, and until when.
+struct Run {
     rpc: Rpc,
-    name: String,
+    setup: bool,
     deadline: Instant,
-) -> (Vec<u32>, usize) {
-    let setup_needed = !matches!(rpc, Rpc::Register | Rpc::LoginUnknownUser);
+    /// Requests left for all workers together.
+    tickets: Arc<AtomicUsize>,
+}
+
+impl Run {
+    fn another(&self) -> bool {
+        Instant::now() < self.deadline
+            && self
+                .tickets
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok()
+    }
+}
+
+/// What a worker saw: latencies (µs), answers that were not the RPC's expected one, and
+/// every answer by gRPC code.
+struct Outcome {
+    latencies: Vec<u32>,
+    unexpected: usize,
+    codes: BTreeMap<String, usize>,
+}
+
+async fn register(client: &mut AuthServiceClient<Channel>, name: &str) {
+    let register = RegisterRequest {
+        username: name.to_string(),
+        email: format!("{name}@example.com"),
+        password: PASSWORD.into(),
+    };
+    client.register(register).await.expect("setup: register");
+}
+
+fn code_of<T>(result: &Result<T, Status>) -> Code {
+    match result {
+        Ok(_) => Code::Ok,
+        Err(status) => status.code(),
+    }
+}
+
+/// Sets up this worker's user (unless it shares one), then repeats the RPC until the
+/// deadline or the last request.
+async fn run_worker(mut client: AuthServiceClient<Channel>, run: Run, name: String) -> Outcome {
+    let rpc = run.rpc;
+    let setup_needed = run.setup && !matches!(rpc, Rpc::Register | Rpc::LoginUnknownUser);
     let mut access = String::new();
     let mut refresh = String::new();
     if setup_needed {
-        let register = RegisterRequest {
-            username: name.clone(),
-            email: format!("{name}@example.com"),
-            password: PASSWORD.into(),
-        };
-        client.register(register).await.expect("setup: register");
-        let login = LoginRequest {
-            username: name.clone(),
-            password: PASSWORD.into(),
-        };
+        register(&mut client, &name).await;
         let tokens = client
-            .login(login)
+            .login(login(&name, PASSWORD))
             .await
             .expect("setup: login")
             .into_inner()
@@ -125,29 +216,36 @@ async fn run_worker(
         access = format!("Bearer {}", tokens.access_token);
         refresh = tokens.refresh_token;
     }
-    let mut samples = Vec::new();
-    let mut failed = 0;
+    let mut outcome = Outcome {
+        latencies: Vec::new(),
+        unexpected: 0,
+        codes: BTreeMap::new(),
+    };
     let mut sequence = 0u64;
-    while Instant::now() < deadline {
+    while run.another() {
         sequence += 1;
         let start = Instant::now();
-        let ok = match rpc {
+        let (code, expected) = match rpc {
             Rpc::GetMe => {
                 let mut request = Request::new(GetMeRequest {});
                 request
                     .metadata_mut()
                     .insert("authorization", access.parse().unwrap());
-                client.get_me(request).await.is_ok()
+                let code = code_of(&client.get_me(request).await);
+                (code, code == Code::Ok)
             }
-            Rpc::Login => client.login(login(&name, PASSWORD)).await.is_ok(),
-            Rpc::LoginWrongPassword => client
-                .login(login(&name, "wrong-passphrase"))
-                .await
-                .is_err(),
-            Rpc::LoginUnknownUser => client
-                .login(login(&format!("{name}x"), PASSWORD))
-                .await
-                .is_err(),
+            Rpc::Login => {
+                let code = code_of(&client.login(login(&name, PASSWORD)).await);
+                (code, code == Code::Ok)
+            }
+            Rpc::LoginWrongPassword => {
+                let code = code_of(&client.login(login(&name, "wrong-passphrase")).await);
+                (code, code != Code::Ok)
+            }
+            Rpc::LoginUnknownUser => {
+                let code = code_of(&client.login(login(&format!("{name}x"), PASSWORD)).await);
+                (code, code != Code::Ok)
+            }
             Rpc::Register => {
                 let username = format!("{name}n{sequence}");
                 let request = RegisterRequest {
@@ -155,27 +253,30 @@ async fn run_worker(
                     username,
                     password: PASSWORD.into(),
                 };
-                client.register(request).await.is_ok()
+                let code = code_of(&client.register(request).await);
+                (code, code == Code::Ok)
             }
             Rpc::Refresh => {
                 let request = RefreshRequest {
                     refresh_token: refresh.clone(),
                 };
-                match client.refresh(request).await {
-                    Ok(response) => {
-                        refresh = response.into_inner().tokens.unwrap().refresh_token;
-                        true
-                    }
-                    Err(_) => false,
+                let result = client.refresh(request).await;
+                let code = code_of(&result);
+                if let Ok(response) = result {
+                    refresh = response.into_inner().tokens.unwrap().refresh_token;
                 }
+                (code, code == Code::Ok)
             }
         };
-        samples.push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
-        if !ok {
-            failed += 1;
+        outcome
+            .latencies
+            .push(start.elapsed().as_micros().min(u32::MAX as u128) as u32);
+        *outcome.codes.entry(format!("{code:?}")).or_insert(0) += 1;
+        if !expected {
+            outcome.unexpected += 1;
         }
     }
-    (samples, failed)
+    outcome
 }
 
 fn login(username: &str, password: &str) -> LoginRequest {
@@ -185,7 +286,13 @@ fn login(username: &str, password: &str) -> LoginRequest {
     }
 }
 
-fn report(args: &Args, latencies: &mut [u32], errors: usize, elapsed: f64) {
+fn report(
+    args: &Args,
+    latencies: &mut [u32],
+    errors: usize,
+    codes: &BTreeMap<String, usize>,
+    elapsed: f64,
+) {
     latencies.sort_unstable();
     let percentile = |p: f64| -> f64 {
         if latencies.is_empty() {
@@ -195,8 +302,8 @@ fn report(args: &Args, latencies: &mut [u32], errors: usize, elapsed: f64) {
         latencies[index] as f64 / 1000.0
     };
     println!(
-        "rpc={:?} concurrency={} connections={} seconds={:.1} requests={} unexpected={} rate={:.0}/s \
-         p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms",
+        "rpc={:?} concurrency={} connections={} seconds={:.3} requests={} unexpected={} rate={:.0}/s \
+         p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms codes={}",
         args.rpc,
         args.concurrency,
         args.connections,
@@ -208,5 +315,16 @@ fn report(args: &Args, latencies: &mut [u32], errors: usize, elapsed: f64) {
         percentile(0.90),
         percentile(0.99),
         percentile(1.0),
+        codes
+            .iter()
+            .map(|(code, n)| format!("{code}:{n}"))
+            .collect::<Vec<_>>()
+            .join(","),
     );
+    if codes.contains_key("ResourceExhausted") {
+        println!(
+            "note: ResourceExhausted answers are authd's limits: per address (--ip-limit 0 \
+             turns it off) and per username (five wrong passwords in a row)"
+        );
+    }
 }

@@ -7,10 +7,12 @@
 use std::{fmt, net::SocketAddr, str::FromStr, time::Duration};
 
 use clap::Parser;
+use ipnet::IpNet;
 
 use crate::{
     auth::{
         AuthSettings,
+        forwarded::parse_network,
         hashing::{HashLimits, HashParams},
         tokens::TokenSettings,
     },
@@ -135,6 +137,20 @@ pub struct Config {
     #[arg(long, env = "AUTHD_API_KEY_LIFETIME", value_parser = parse_duration)]
     pub api_key_lifetime: Option<i64>,
 
+    /// Login, Register, Refresh and REST token-endpoint calls each client address may make
+    /// per minute on this node, with a burst of as many; further calls are answered
+    /// RESOURCE_EXHAUSTED / 429 with a retry-after. IPv6 clients count per /64. `0` turns
+    /// the limit off (for load tests, or a trusted network).
+    #[arg(long, env = "AUTHD_IP_LIMIT", default_value_t = 300)]
+    pub ip_limit: u32,
+
+    /// Proxies and load balancers whose `X-Forwarded-For` is believed, as addresses or
+    /// CIDRs, comma-separated (e.g. `10.0.0.0/8,192.0.2.10`): the client is the rightmost
+    /// address in the chain that is not one of them. Default: none, so the client is the
+    /// TCP peer and the header is ignored.
+    #[arg(long, env = "AUTHD_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<IpNet>,
+
     /// argon2id memory per hash, in KiB (OWASP: 19456).
     #[arg(long, env = "AUTHD_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,
@@ -218,6 +234,8 @@ impl Config {
                 parallelism: self.argon2_parallelism,
             },
             api_key_lifetime: self.api_key_lifetime,
+            ip_limit: self.ip_limit,
+            trusted_proxies: self.trusted_proxies.clone(),
             hash_limits: self.hash_limits(),
         }
     }
@@ -359,5 +377,27 @@ mod tests {
         assert_eq!(limits.first_byte_timeout, Duration::from_secs(10));
         assert_eq!(limits.http2_max_concurrent_streams, 200);
         assert_eq!(limits.max_message_bytes, 65_536);
+        assert_eq!(config.ip_limit, 300);
+        assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn trusted_proxies_are_a_list_of_networks() {
+        let config = Config::try_parse_from([
+            "authd",
+            "--trusted-proxies",
+            "10.0.0.0/8,192.0.2.10,2001:db8::/32",
+            "--ip-limit",
+            "0",
+        ])
+        .expect("flags parse");
+        let proxies: Vec<String> = config
+            .trusted_proxies
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        assert_eq!(proxies, ["10.0.0.0/8", "192.0.2.10/32", "2001:db8::/32"]);
+        assert_eq!(config.ip_limit, 0);
+        assert!(Config::try_parse_from(["authd", "--trusted-proxies", "nonsense"]).is_err());
     }
 }

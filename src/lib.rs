@@ -7,10 +7,11 @@
 //! - [`rest`] — the Django-compatible JSON endpoints on the same port, over the same core,
 //!   each failure worded in its API's dialect in one place.
 //! - [`auth`] — the core: register, login, refresh, logout, "who am I". All the rules about
-//!   users, passwords and tokens, and nothing about transports. [`auth::model`] holds the
-//!   domain's nouns, which the core and storage share.
-//! - [`store`] — users, sessions, issued tokens, API keys and signing keys in SQLite or
-//!   PostgreSQL, as whole domain operations; it knows the core only through [`auth::model`].
+//!   users, passwords and tokens, the limits on guessing and flooding, and nothing about
+//!   transports. [`auth::model`] holds the domain's nouns, which the core and storage share.
+//! - [`store`] — users, sessions, issued tokens, API keys, signing keys and failed-login
+//!   counts in SQLite or PostgreSQL, as whole domain operations; it knows the core only
+//!   through [`auth::model`].
 //! - [`error`] — the one error type and its one choice of gRPC code and HTTP status per
 //!   variant; a leaf.
 //! - [`clock`] — time as a parameter, so expiry is testable without sleeping; a leaf.

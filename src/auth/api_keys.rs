@@ -2,7 +2,8 @@
 //!
 //! A key is 160 random bits as 40 lowercase hex characters, like DRF's. Unlike DRF, authd
 //! stores only its SHA-256, issues a new key at every login instead of handing back the same
-//! one, and lets an operator give keys a lifetime (by default they never expire).
+//! one, and lets an operator give keys a lifetime (by default they never expire). Issuing
+//! a key checks a password, so it is limited and throttled exactly as login is.
 
 use sha2::{Digest, Sha256};
 use tracing::instrument;
@@ -12,13 +13,14 @@ use crate::error::Error;
 
 impl Auth {
     /// Checks the username and password and issues a new API key for that user.
-    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
     pub async fn create_api_key(
         &self,
         ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<String, Error> {
+        self.limit_client(ctx)?;
         let user = self.authenticate(ctx, username, password).await?;
         let key = random_hex::<20>()?;
         let expires_at = self.api_key_lifetime.map(|lifetime| ctx.now + lifetime);

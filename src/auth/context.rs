@@ -1,19 +1,22 @@
 //! What the core knows about the request it is serving: when, from where, and under which id.
 //!
 //! Each adapter builds one [`Context`] per request, from what its transport knows (the
-//! peer's socket address, the `user-agent` and `x-request-id` headers or metadata), through
-//! [`Auth::context`](super::Auth::context), which stamps the time from the injected clock.
-//! Every rule of one request then sees the same instant, and limits, audit lines and
-//! metrics find the caller's address and the request id here instead of in new parameters.
+//! peer's socket address, the `x-forwarded-for`, `user-agent` and `x-request-id` headers or
+//! metadata), through [`Auth::context`](super::Auth::context), which stamps the time from
+//! the injected clock and resolves the client's address through the trusted proxies. Every
+//! rule of one request then sees the same instant, and limits, audit lines and metrics find
+//! the client's address and the request id here instead of in new parameters.
 
 use std::{
     fmt,
-    net::SocketAddr,
+    net::{IpAddr, SocketAddr},
     sync::atomic::{AtomicU64, Ordering},
     time::Duration,
 };
 
 use tokio::time::Instant;
+
+use super::forwarded::TrustedProxies;
 
 /// Longest `user-agent` kept (longer ones are cut, at a character boundary).
 const MAX_USER_AGENT_CHARS: usize = 256;
@@ -21,10 +24,13 @@ const MAX_USER_AGENT_CHARS: usize = 256;
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
 /// What a transport knows about a request before the core sees it.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Caller<'a> {
     /// The TCP peer (the load balancer's address when there is one in front).
     pub peer: Option<SocketAddr>,
+    /// Every `x-forwarded-for` value, in the order received, as sent (bytes: one garbled
+    /// entry must not hide the others). Read only when the peer is a trusted proxy.
+    pub forwarded_for: Vec<&'a [u8]>,
     pub user_agent: Option<&'a str>,
     /// The caller's `x-request-id`, adopted when it is short printable ASCII.
     pub request_id: Option<&'a str>,
@@ -39,6 +45,9 @@ pub struct Context {
     /// request writes uses this one value.
     pub now: i64,
     pub peer: Option<SocketAddr>,
+    /// The client's address: the peer, or what trusted proxies say they received the
+    /// request from. What per-client limits and audit lines key on.
+    pub client: Option<IpAddr>,
     pub user_agent: Option<Box<str>>,
     pub request_id: RequestId,
     /// When the caller stops waiting: work that would finish later (a queued password
@@ -47,7 +56,7 @@ pub struct Context {
 }
 
 impl Context {
-    pub(super) fn new(now: i64, caller: Caller<'_>) -> Self {
+    pub(super) fn new(now: i64, caller: Caller<'_>, proxies: &TrustedProxies) -> Self {
         let request_id = caller
             .request_id
             .filter(|id| is_acceptable_request_id(id))
@@ -62,6 +71,7 @@ impl Context {
         Self {
             now,
             peer: caller.peer,
+            client: proxies.client(caller.peer, &caller.forwarded_for),
             user_agent,
             request_id,
             deadline: caller.timeout.map(|timeout| Instant::now() + timeout),
@@ -119,7 +129,12 @@ mod tests {
             request_id: Some("7f3c-01:a.b_c"),
             ..Caller::default()
         };
-        assert_eq!(Context::new(5, caller).request_id.as_str(), "7f3c-01:a.b_c");
+        assert_eq!(
+            Context::new(5, caller, &TrustedProxies::default())
+                .request_id
+                .as_str(),
+            "7f3c-01:a.b_c"
+        );
     }
 
     #[test]
@@ -137,12 +152,27 @@ mod tests {
                 request_id: sent,
                 ..Caller::default()
             };
-            let id = Context::new(5, caller).request_id;
+            let id = Context::new(5, caller, &TrustedProxies::default()).request_id;
             assert_ne!(Some(id.as_str()), sent);
             made.push(id);
         }
         made.dedup();
         assert_eq!(made.len(), 5);
+    }
+
+    #[test]
+    fn the_client_is_resolved_through_the_trusted_proxies() {
+        let caller = Caller {
+            peer: Some("10.0.0.1:5000".parse().unwrap()),
+            forwarded_for: vec![b"203.0.113.7"],
+            ..Caller::default()
+        };
+        let direct = Context::new(5, caller.clone(), &TrustedProxies::default());
+        assert_eq!(direct.client, Some("10.0.0.1".parse().unwrap()));
+        let proxies = TrustedProxies::new(vec!["10.0.0.0/8".parse().unwrap()]);
+        let proxied = Context::new(5, caller, &proxies);
+        assert_eq!(proxied.client, Some("203.0.113.7".parse().unwrap()));
+        assert_eq!(proxied.peer, Some("10.0.0.1:5000".parse().unwrap()));
     }
 
     #[test]
@@ -152,7 +182,9 @@ mod tests {
             user_agent: Some(&agent),
             ..Caller::default()
         };
-        let kept = Context::new(5, caller).user_agent.unwrap();
+        let kept = Context::new(5, caller, &TrustedProxies::default())
+            .user_agent
+            .unwrap();
         assert_eq!(kept.chars().count(), MAX_USER_AGENT_CHARS);
     }
 }

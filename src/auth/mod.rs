@@ -1,9 +1,11 @@
 //! The core of authd: register, login, refresh, logout and "who am I".
 //!
 //! Every business rule lives here and nowhere else: field validation, password policy,
-//! hashing, token issue and verification, session liveness. Transports (gRPC, grpc-web and
-//! the REST gateway) build a [`Context`] for the request, decode their input into
-//! [`fields::Input`]s, call one method of [`Auth`], and encode the result or the [`Error`].
+//! hashing, token issue and verification, session liveness, and the limits on abuse (the
+//! per-account login throttle in [`throttle`], the per-client limit in [`client_limit`]).
+//! Transports (gRPC, grpc-web and the REST gateway) build a [`Context`] for the request,
+//! decode their input into [`fields::Input`]s, call one method of [`Auth`], and encode the
+//! result or the [`Error`].
 //! Where transports differ in policy (whether an email is required, which `Authorization`
 //! schemes are read), the adapter picks a named value ([`EmailRule`],
 //! [`AcceptedSchemes`]); the core never sees a wire field name. Nothing in this module
@@ -15,14 +17,18 @@
 //! not between the two.
 
 pub mod api_keys;
+pub mod client_limit;
 pub mod context;
 pub mod credentials;
 pub mod fields;
+pub mod forwarded;
 mod hash_workers;
 pub mod hashing;
 pub mod keys;
 pub mod model;
 pub mod password_policy;
+pub mod periodic;
+pub mod throttle;
 pub mod tokens;
 
 mod register;
@@ -31,9 +37,13 @@ mod sessions;
 use std::sync::Arc;
 
 use crate::{clock::Clock, error::Error, store::Store};
+use client_limit::ClientLimiter;
+use forwarded::TrustedProxies;
 use hashing::{HashLimits, HashParams, Hasher};
+use ipnet::IpNet;
 use model::{KeyPair, VerificationKey};
 use password_policy::PasswordPolicy;
+use periodic::{Periodic, SampledLine};
 use tokens::{TokenSettings, TokenSigner};
 
 pub use context::{Caller, Context};
@@ -49,6 +59,10 @@ pub struct AuthSettings {
     pub hash_limits: HashLimits,
     /// How long an API key lives (seconds); `None`: until revoked.
     pub api_key_lifetime: Option<i64>,
+    /// Limited calls per minute per client address (with a burst of as many); `0`: off.
+    pub ip_limit: u32,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 /// The authentication service core, shared by every transport.
@@ -59,7 +73,25 @@ pub struct Auth {
     policy: PasswordPolicy,
     clock: Arc<dyn Clock>,
     api_key_lifetime: Option<i64>,
+    /// Who the client of a request is, behind proxies.
+    proxies: TrustedProxies,
+    /// The per-client budget of limited calls.
+    clients: ClientLimiter,
+    /// When forgotten login failures were last deleted.
+    pruning: Periodic,
+    /// Log lines a flood would repeat thousands of times.
+    lines: FloodLines,
 }
+
+/// Events an attack repeats at request rate, each logged at most once a minute with a
+/// count, so the log stays readable (and cheap) during a flood.
+struct FloodLines {
+    throttled_logins: SampledLine,
+    replays: SampledLine,
+}
+
+/// How often each flood line may be written, in seconds.
+const FLOOD_LINE_INTERVAL: i64 = 60;
 
 impl Auth {
     /// Loads (or on first start creates) the signing key, and prepares the hasher and the
@@ -85,12 +117,20 @@ impl Auth {
             store,
             clock,
             api_key_lifetime: settings.api_key_lifetime,
+            proxies: TrustedProxies::new(settings.trusted_proxies),
+            clients: ClientLimiter::new(settings.ip_limit),
+            pruning: Periodic::new(throttle::PRUNE_INTERVAL),
+            lines: FloodLines {
+                throttled_logins: SampledLine::new(FLOOD_LINE_INTERVAL),
+                replays: SampledLine::new(FLOOD_LINE_INTERVAL),
+            },
         })
     }
 
-    /// The context of one request, stamped with the current time.
+    /// The context of one request, stamped with the current time, its client resolved
+    /// through the trusted proxies.
     pub fn context(&self, caller: Caller<'_>) -> Context {
-        Context::new(self.clock.now(), caller)
+        Context::new(self.clock.now(), caller, &self.proxies)
     }
 
     /// The public keys that verify authd's tokens (published as a JWKS).

@@ -68,9 +68,56 @@ pub enum Rotation {
     /// The token was live and unspent; it is now spent and the new pair is recorded.
     Rotated,
     /// The token had already been spent: its session is now revoked.
-    Reused,
+    Reused { session_id: i64 },
+    /// The token had already been spent and its session was already over: nothing changed.
+    Replayed,
     /// Unknown token, expired, or its session was already over.
     Rejected,
+}
+
+/// The outcome of ending a session with its refresh token (logout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The session was live; it is now over.
+    Ended,
+    /// The token had already been spent: its session is now revoked, as reuse.
+    Reused { session_id: i64 },
+    /// The token had already been spent and its session was already over: nothing changed.
+    Replayed,
+    /// Unknown token, expired, or its session was already over.
+    Rejected,
+}
+
+/// A refresh token whose session is already over, found without writing anything: nothing
+/// presented with it can change the database again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndedSessionToken {
+    /// Spent before its session ended: presenting it again is a replay.
+    Spent,
+    /// Never spent (the session was logged out or revoked while it was the newest).
+    Unspent,
+}
+
+/// The rule a claim on a username's login attempts follows; the numbers are the core's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptRule {
+    /// From this many consecutive failures (the claimed attempt included), a claim holds
+    /// the username for `hold` seconds, so parallel attempts cannot slip in while the
+    /// password is checked.
+    pub hold_from: i64,
+    /// Seconds a claim holds the username for; the failure, once known, waits longer.
+    pub hold: i64,
+    /// Failures are forgotten after this many seconds without an attempt.
+    pub forget_after: i64,
+}
+
+/// The outcome of claiming a login attempt for a username (known or not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginClaim {
+    /// The attempt may be checked; `failures` counts it as failed until it succeeds.
+    Claimed { failures: i64 },
+    /// No attempt is checked before `not_before` (Unix seconds).
+    Refused { not_before: i64 },
 }
 
 /// What revoking everything of a user ended.

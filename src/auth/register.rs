@@ -3,7 +3,9 @@
 //! Duplicates are checked twice on purpose. A read before hashing reports a taken username
 //! and a taken email together (as Django does) without spending 20 ms of argon2 on a
 //! request that cannot succeed; the unique indexes decide the race when two requests for
-//! one name arrive together, and the loser gets the same ALREADY_EXISTS answer.
+//! one name arrive together, and the loser gets the same ALREADY_EXISTS answer. The
+//! per-client limit comes first of all: it is what keeps "already exists" from answering a
+//! thousand probes a second.
 
 use tracing::instrument;
 
@@ -36,8 +38,9 @@ pub struct Registration<'a> {
 }
 
 impl Auth {
-    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
     pub async fn register(&self, ctx: &Context, form: Registration<'_>) -> Result<User, Error> {
+        self.limit_client(ctx)?;
         let mut errors = FieldErrors::new();
         let username = Username::parse(form.username)
             .map_err(|messages| errors.extend(Field::Username, messages))

@@ -3,7 +3,13 @@
 //!
 //! Login with an unknown or inactive username still runs a full argon2 verify (against a
 //! dummy hash) and fails with the same error as a wrong password, so neither the answer nor
-//! its timing tells a caller which usernames exist.
+//! its timing tells a caller which usernames exist. Before any of that, the client's
+//! per-address budget is spent and the attempt is claimed against the username's failures
+//! (`throttle`), so a throttled attempt never reaches argon2.
+//!
+//! A refresh token whose session is already over is refused on a read: the first replay of
+//! a spent token revoked its session, and every later one finds nothing left to change, so
+//! it costs no write and, in a flood, only a sampled log line.
 
 use tracing::instrument;
 
@@ -11,18 +17,19 @@ use super::{
     AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
     fields::{Input, Password, login_username, required_text},
-    model::{Revoked, Rotation, TokenKind, TokenPair, User},
+    model::{EndedSessionToken, Ending, Revoked, Rotation, TokenKind, TokenPair, User},
 };
 use crate::error::{Error, Field, FieldErrors};
 
 impl Auth {
-    #[instrument(skip_all, fields(request_id = %ctx.request_id, peer = ?ctx.peer, user_id))]
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
     pub async fn login(
         &self,
         ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
+        self.limit_client(ctx)?;
         let user = self.authenticate(ctx, username, password).await?;
         let pair = self.issue_pair(ctx, user.id)?;
         self.store.start_session(user.id, &pair).await?;
@@ -31,7 +38,8 @@ impl Auth {
     }
 
     /// Checks a username and password: the user, or `InvalidCredentials` after the same
-    /// argon2 work whether the user exists or not.
+    /// argon2 work whether the user exists or not, or `Throttled` (with no argon2 work)
+    /// while the username must wait after failed attempts.
     pub(super) async fn authenticate(
         &self,
         ctx: &Context,
@@ -51,18 +59,21 @@ impl Auth {
         };
 
         // The place in the hashing line comes first: a login the line cannot take is refused
-        // before it costs a database read.
+        // before it costs a database read or counts as an attempt.
         let place = self.hasher.reserve()?;
+        let failures = self.claim_password_check(ctx, &username_key).await?;
         let stored = self.store.password_record(&username_key).await?;
         let live_hash = stored
             .as_ref()
             .filter(|record| record.is_active)
             .map(|record| record.password_hash.as_str());
-        if !self
+        let matched = self
             .hasher
             .verify(place, password.expose(), live_hash, ctx.deadline)
-            .await?
-        {
+            .await?;
+        self.settle_password_check(ctx, &username_key, failures, matched)
+            .await?;
+        if !matched {
             tracing::info!("login refused");
             return Err(Error::InvalidCredentials);
         }
@@ -80,9 +91,11 @@ impl Auth {
         ctx: &Context,
         refresh_token: Input<'_>,
     ) -> Result<TokenPair, Error> {
+        self.limit_client(ctx)?;
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
+        self.refuse_if_session_ended(ctx, &claims.jti).await?;
         let pair = self.issue_pair(ctx, claims.user_id)?;
         let rotation = self
             .store
@@ -90,7 +103,9 @@ impl Auth {
             .await?;
         match rotation {
             Rotation::Rotated => Ok(pair),
-            Rotation::Reused | Rotation::Rejected => Err(Error::InvalidToken),
+            Rotation::Reused { session_id } => Err(self.reused(session_id)),
+            Rotation::Replayed => Err(self.replayed(ctx)),
+            Rotation::Rejected => Err(Error::InvalidToken),
         }
     }
 
@@ -100,12 +115,49 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
-        if self.store.end_session(&claims.jti, ctx.now).await? {
-            tracing::info!("session ended");
-            Ok(())
-        } else {
-            Err(Error::InvalidToken)
+        self.refuse_if_session_ended(ctx, &claims.jti).await?;
+        match self.store.end_session(&claims.jti, ctx.now).await? {
+            Ending::Ended => {
+                tracing::info!("session ended");
+                Ok(())
+            }
+            Ending::Reused { session_id } => Err(self.reused(session_id)),
+            Ending::Replayed => Err(self.replayed(ctx)),
+            Ending::Rejected => Err(Error::InvalidToken),
         }
+    }
+
+    /// Refuses a refresh token whose session is already over, on a read: whatever it is
+    /// presented for, nothing is left to change.
+    async fn refuse_if_session_ended(&self, ctx: &Context, jti: &str) -> Result<(), Error> {
+        match self.store.ended_session_token(jti).await? {
+            None => Ok(()),
+            Some(EndedSessionToken::Spent) => Err(self.replayed(ctx)),
+            Some(EndedSessionToken::Unspent) => Err(Error::InvalidToken),
+        }
+    }
+
+    /// A spent refresh token presented again while its session was live: likely theft, and
+    /// the session is now revoked. Logged every time; it happens once per session.
+    fn reused(&self, session_id: i64) -> Error {
+        tracing::warn!(
+            session_id,
+            "spent refresh token presented again; session revoked"
+        );
+        Error::InvalidToken
+    }
+
+    /// A spent refresh token presented again after its session ended: nothing changes, and
+    /// a flood of them is one line a minute.
+    fn replayed(&self, ctx: &Context) -> Error {
+        if let Some(replays) = self.lines.replays.sample(ctx.now) {
+            tracing::info!(
+                replays,
+                client = ?ctx.client,
+                "spent refresh tokens of ended sessions presented again"
+            );
+        }
+        Error::InvalidToken
     }
 
     /// The user behind an `Authorization` value in one of the `accepted` schemes

@@ -37,13 +37,19 @@ pub fn token_pair(pair: TokenPair) -> pb::TokenPair {
     }
 }
 
-/// What gRPC knows of the caller: the TCP peer, the `user-agent` and `x-request-id`
-/// metadata (a value that is not ASCII counts as absent), and the `grpc-timeout` deadline.
+/// What gRPC knows of the caller: the TCP peer, every `x-forwarded-for` value as sent, the
+/// `user-agent` and `x-request-id` metadata (a value that is not ASCII counts as absent), and
+/// the `grpc-timeout` deadline.
 pub fn caller<T>(request: &Request<T>) -> Caller<'_> {
     let metadata = request.metadata();
     let text = |name: &str| metadata.get(name).and_then(|value| value.to_str().ok());
     Caller {
         peer: request.remote_addr(),
+        forwarded_for: metadata
+            .get_all("x-forwarded-for")
+            .iter()
+            .map(|value| value.as_encoded_bytes())
+            .collect(),
         user_agent: text("user-agent"),
         request_id: text("x-request-id"),
         timeout: text("grpc-timeout").and_then(grpc_timeout),

@@ -1,13 +1,13 @@
 //! The request's [`Context`], built once per REST request from what HTTP knows: the TCP
-//! peer (tonic's server records it on every request, REST included), `User-Agent` and
-//! `X-Request-Id`.
+//! peer (tonic's server records it on every request, REST included), `X-Forwarded-For`
+//! (which the core reads only from trusted proxies), `User-Agent` and `X-Request-Id`.
 
 use std::{convert::Infallible, sync::Arc};
 
 use axum::{
     extract::FromRequestParts,
     http::{
-        HeaderMap,
+        HeaderMap, HeaderValue,
         header::{AUTHORIZATION, USER_AGENT},
         request::Parts,
     },
@@ -34,6 +34,12 @@ impl FromRequestParts<Arc<Auth>> for RequestContext {
                 .extensions
                 .get::<TcpConnectInfo>()
                 .and_then(TcpConnectInfo::remote_addr),
+            forwarded_for: parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .map(HeaderValue::as_bytes)
+                .collect(),
             user_agent: text(USER_AGENT.as_str()),
             request_id: text("x-request-id"),
             // HTTP has no standard request deadline; the core's own limits apply.

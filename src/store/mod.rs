@@ -1,4 +1,5 @@
-//! Storage: users, sessions, the record of every issued token, API keys and signing keys.
+//! Storage: users, sessions, the record of every issued token, API keys, signing keys, and
+//! the count of failed logins per username.
 //!
 //! Methods are domain operations (`start_session`, `rotate_refresh`, `end_session`), not
 //! CRUD: each one is a whole unit of work, in one transaction where it writes, so the core
@@ -55,6 +56,7 @@ macro_rules! on_reader {
 
 mod api_keys;
 mod faults;
+mod login_attempts;
 mod postgres;
 mod rows;
 mod sessions;

@@ -2,7 +2,7 @@
 
 use super::{Store, rows::UserRow};
 use crate::{
-    auth::model::{Revoked, Rotation, TokenPair, User},
+    auth::model::{EndedSessionToken, Ending, Revoked, Rotation, TokenPair, User},
     error::Error,
 };
 
@@ -29,26 +29,40 @@ macro_rules! record_pair {
     };
 }
 
+/// What reuse detection found for a refresh token that could not be spent.
+enum Spent {
+    /// Not spent: unknown, expired, or its session over before it was used.
+    No,
+    /// Spent before, so this is reuse: its session `.0` is revoked now.
+    RevokedNow(i64),
+    /// Spent before, and its session was already over: nothing was written.
+    AlreadyOver,
+}
+
 /// Reuse detection, inside transaction `$tx`: if refresh token `$jti` was already spent,
-/// revoke its whole session. Evaluates to whether it was.
+/// revoke its whole session unless that is already over. Evaluates to a [`Spent`].
 macro_rules! revoke_if_spent {
     ($tx:ident, $jti:expr, $now:expr) => {{
         let spent: Option<i64> = sqlx::query_scalar(SPENT_TOKEN_SESSION)
             .bind($jti)
             .fetch_optional(&mut *$tx)
             .await?;
-        if let Some(session_id) = spent {
-            sqlx::query(REVOKE_REUSED)
-                .bind($now)
-                .bind(session_id)
-                .execute(&mut *$tx)
-                .await?;
-            tracing::warn!(
-                session_id,
-                "spent refresh token presented again; session revoked"
-            );
+        match spent {
+            None => Spent::No,
+            Some(session_id) => {
+                let revoked = sqlx::query(REVOKE_REUSED)
+                    .bind($now)
+                    .bind(session_id)
+                    .execute(&mut *$tx)
+                    .await?
+                    .rows_affected();
+                if revoked == 1 {
+                    Spent::RevokedNow(session_id)
+                } else {
+                    Spent::AlreadyOver
+                }
+            }
         }
-        spent.is_some()
     }};
 }
 
@@ -72,7 +86,7 @@ impl Store {
     }
 
     /// Spends refresh token `jti` of `user_id` and records `pair` in its session, or
-    /// revokes the session if the token was already spent.
+    /// revokes the session if the token was already spent (and the session still live).
     pub async fn rotate_refresh(
         &self,
         jti: &str,
@@ -105,8 +119,11 @@ impl Store {
                         .await?;
                     Rotation::Rotated
                 }
-                None if revoke_if_spent!(tx, jti, now) => Rotation::Reused,
-                None => Rotation::Rejected,
+                None => match revoke_if_spent!(tx, jti, now) {
+                    Spent::No => Rotation::Rejected,
+                    Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
+                    Spent::AlreadyOver => Rotation::Replayed,
+                },
             };
             tx.commit().await?;
             rotation
@@ -129,24 +146,48 @@ impl Store {
         Ok(row.map(User::from))
     }
 
-    /// Revokes the live session that refresh token `jti` belongs to. `false` when there is
-    /// no such live session (unknown token, or already ended); a spent token revokes its
-    /// session as reuse.
-    pub async fn end_session(&self, jti: &str, now: i64) -> Result<bool, Error> {
+    /// Revokes the live session that refresh token `jti` belongs to; a spent token revokes
+    /// its session as reuse instead.
+    pub async fn end_session(&self, jti: &str, now: i64) -> Result<Ending, Error> {
         const SQL: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'logout'
              WHERE revoked_at IS NULL AND id = (
                  SELECT session_id FROM tokens
                  WHERE jti = $2 AND kind = 'refresh' AND spent_at IS NULL AND expires_at > $1)";
-        let ended = on_writer!(self, db => {
+        let ending = on_writer!(self, db => {
             let mut tx = db.begin().await?;
             let ended = sqlx::query(SQL).bind(now).bind(jti).execute(&mut *tx).await?.rows_affected() == 1;
-            if !ended {
-                let _reused = revoke_if_spent!(tx, jti, now);
-            }
+            let ending = if ended {
+                Ending::Ended
+            } else {
+                match revoke_if_spent!(tx, jti, now) {
+                    Spent::No => Ending::Rejected,
+                    Spent::RevokedNow(session_id) => Ending::Reused { session_id },
+                    Spent::AlreadyOver => Ending::Replayed,
+                }
+            };
             tx.commit().await?;
-            ended
+            ending
         });
-        Ok(ended)
+        Ok(ending)
+    }
+
+    /// Whether refresh token `jti` belongs to a session that is already over, read without
+    /// taking the writer: nothing presented with such a token can change anything, so it
+    /// is refused before any write is attempted.
+    pub async fn ended_session_token(&self, jti: &str) -> Result<Option<EndedSessionToken>, Error> {
+        const SQL: &str = "SELECT t.spent_at IS NOT NULL
+             FROM tokens t JOIN sessions s ON s.id = t.session_id
+             WHERE t.jti = $1 AND t.kind = 'refresh' AND s.revoked_at IS NOT NULL";
+        let spent: Option<bool> = on_reader!(self, db => {
+            sqlx::query_scalar(SQL).bind(jti).fetch_optional(db).await?
+        });
+        Ok(spent.map(|spent| {
+            if spent {
+                EndedSessionToken::Spent
+            } else {
+                EndedSessionToken::Unspent
+            }
+        }))
     }
 
     /// Revokes every live session and API key of `user_id`; returns how many of each.

@@ -368,7 +368,10 @@ export const RevokeAllResponseSchema: GenMessage<RevokeAllResponse> = /*@__PURE_
  * Errors use the standard gRPC codes. Input that fails validation returns INVALID_ARGUMENT
  * with a google.rpc.BadRequest detail listing every failing field and why (the same messages
  * as the Django REST API authd replaces). Bad credentials and bad tokens return
- * UNAUTHENTICATED without saying which part was wrong.
+ * UNAUTHENTICATED without saying which part was wrong. Register, Login and Refresh return
+ * RESOURCE_EXHAUSTED when one client address calls them too often, with a
+ * google.rpc.RetryInfo detail and `retry-after` metadata (whole seconds) saying when to
+ * try again.
  *
  * @generated from service auth.v1.AuthService
  */
@@ -387,7 +390,9 @@ export const AuthService: GenService<{
   /**
    * Checks a username and password and starts a session: returns a fresh access and
    * refresh token. Unknown user and wrong password are indistinguishable (same code,
-   * message and timing).
+   * message and timing). After five wrong passwords in a row for one username (existing
+   * or not), each further attempt waits longer before it is checked: until then it returns
+   * RESOURCE_EXHAUSTED with the wait, even with the right password.
    *
    * @generated from rpc auth.v1.AuthService.Login
    */
