@@ -133,6 +133,18 @@ pub struct Config {
     #[arg(long, env = "AUTHD_REFRESH_TOKEN_LIFETIME", default_value = "1d", value_parser = parse_duration)]
     pub refresh_token_lifetime: i64,
 
+    /// How long after a refresh its (now spent) refresh token, presented again, still gets a
+    /// working pair and keeps the session: a retry after a lost response, a second tab, the
+    /// losers of a race. Past it, or for any older token, the session is revoked as theft.
+    /// `0` turns the window off.
+    #[arg(long, env = "AUTHD_REFRESH_GRACE", default_value = "10s", value_parser = parse_grace)]
+    pub refresh_grace: i64,
+
+    /// How long a session lives from login, however often it is refreshed; then its tokens
+    /// stop working and the user logs in again.
+    #[arg(long, env = "AUTHD_SESSION_MAX_AGE", default_value = "30d", value_parser = parse_duration)]
+    pub session_max_age: i64,
+
     /// How long an API key from `/api/token/` is accepted (e.g. 30d). Unset: until revoked.
     #[arg(long, env = "AUTHD_API_KEY_LIFETIME", value_parser = parse_duration)]
     pub api_key_lifetime: Option<i64>,
@@ -236,6 +248,8 @@ impl Config {
             api_key_lifetime: self.api_key_lifetime,
             ip_limit: self.ip_limit,
             trusted_proxies: self.trusted_proxies.clone(),
+            refresh_grace: self.refresh_grace,
+            session_max_age: self.session_max_age,
             hash_limits: self.hash_limits(),
         }
     }
@@ -317,6 +331,14 @@ fn parse_duration(text: &str) -> Result<i64, String> {
     }
 }
 
+/// A window that may be off: `0`, or anything [`parse_duration`] takes.
+fn parse_grace(text: &str) -> Result<i64, String> {
+    match text.trim() {
+        "0" | "0s" | "0m" | "0h" | "0d" => Ok(0),
+        _ => parse_duration(text),
+    }
+}
+
 /// A wait: milliseconds (`250ms`) or anything [`parse_duration`] takes.
 fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
     match text.trim().strip_suffix("ms") {
@@ -355,6 +377,19 @@ mod tests {
         for bad in ["0ms", "ms", "1.5ms", "-3ms", "0"] {
             assert!(parse_wait(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_refresh_grace_may_be_off_and_sessions_end_after_30_days() {
+        assert_eq!(parse_grace("0"), Ok(0));
+        assert_eq!(parse_grace("0s"), Ok(0));
+        assert_eq!(parse_grace("10s"), Ok(10));
+        for bad in ["", "-1", "0w", "s"] {
+            assert!(parse_grace(bad).is_err(), "{bad}");
+        }
+        let config = Config::try_parse_from(["authd"]).expect("defaults parse");
+        assert_eq!(config.refresh_grace, 10);
+        assert_eq!(config.session_max_age, 30 * 86_400);
     }
 
     #[test]

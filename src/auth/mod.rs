@@ -41,7 +41,7 @@ use client_limit::ClientLimiter;
 use forwarded::TrustedProxies;
 use hashing::{HashLimits, HashParams, Hasher};
 use ipnet::IpNet;
-use model::{KeyPair, VerificationKey};
+use model::{KeyPair, RotationRule, VerificationKey};
 use password_policy::PasswordPolicy;
 use periodic::{Periodic, SampledLine};
 use tokens::{TokenSettings, TokenSigner};
@@ -63,6 +63,11 @@ pub struct AuthSettings {
     pub ip_limit: u32,
     /// Proxies whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<IpNet>,
+    /// Seconds after a refresh during which its token, presented again, gets a working
+    /// pair instead of revoking the session; `0`: never.
+    pub refresh_grace: i64,
+    /// Seconds a session lives from login, however often it is refreshed.
+    pub session_max_age: i64,
 }
 
 /// The authentication service core, shared by every transport.
@@ -73,6 +78,10 @@ pub struct Auth {
     policy: PasswordPolicy,
     clock: Arc<dyn Clock>,
     api_key_lifetime: Option<i64>,
+    /// The grace window of refresh rotation.
+    rotation: RotationRule,
+    /// Seconds a session lives from login.
+    session_max_age: i64,
     /// Who the client of a request is, behind proxies.
     proxies: TrustedProxies,
     /// The per-client budget of limited calls.
@@ -117,6 +126,10 @@ impl Auth {
             store,
             clock,
             api_key_lifetime: settings.api_key_lifetime,
+            rotation: RotationRule {
+                grace: settings.refresh_grace,
+            },
+            session_max_age: settings.session_max_age,
             proxies: TrustedProxies::new(settings.trusted_proxies),
             clients: ClientLimiter::new(settings.ip_limit),
             pruning: Periodic::new(throttle::PRUNE_INTERVAL),

@@ -65,14 +65,26 @@ pub enum Inserted {
 /// The outcome of spending a refresh token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rotation {
-    /// The token was live and unspent; it is now spent and the new pair is recorded.
+    /// The token was of its session's live generation; that generation is now spent and
+    /// the new pair is the next one.
     Rotated,
+    /// The token was of the generation just spent, within the grace window: the new pair
+    /// is a sibling in the current generation, and the session lives on.
+    Retried,
     /// The token had already been spent: its session is now revoked.
     Reused { session_id: i64 },
     /// The token had already been spent and its session was already over: nothing changed.
     Replayed,
     /// Unknown token, expired, or its session was already over.
     Rejected,
+}
+
+/// The rule a refresh follows; the numbers are the core's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RotationRule {
+    /// Seconds after a spending during which a token of the spent generation gets a sibling
+    /// instead of revoking the session; `0`: never.
+    pub grace: i64,
 }
 
 /// The outcome of ending a session with its refresh token (logout).

@@ -32,7 +32,8 @@ impl Auth {
         self.limit_client(ctx)?;
         let user = self.authenticate(ctx, username, password).await?;
         let pair = self.issue_pair(ctx, user.id)?;
-        self.store.start_session(user.id, &pair).await?;
+        let ends_at = ctx.now.saturating_add(self.session_max_age);
+        self.store.start_session(user.id, &pair, ends_at).await?;
         tracing::info!("session started");
         Ok((user, pair))
     }
@@ -99,10 +100,14 @@ impl Auth {
         let pair = self.issue_pair(ctx, claims.user_id)?;
         let rotation = self
             .store
-            .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair)
+            .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair, self.rotation)
             .await?;
         match rotation {
             Rotation::Rotated => Ok(pair),
+            Rotation::Retried => {
+                tracing::info!("refresh retried within the grace window; session kept");
+                Ok(pair)
+            }
             Rotation::Reused { session_id } => Err(self.reused(session_id)),
             Rotation::Replayed => Err(self.replayed(ctx)),
             Rotation::Rejected => Err(Error::InvalidToken),

@@ -1,21 +1,24 @@
-//! Sessions and their tokens: start, rotate (spend once), look up, end, revoke all.
+//! Sessions and their tokens: start, look up, end, revoke all; rotation (spending a
+//! refresh token, with its grace window for retries) is in [`rotation`].
 
 use super::{Store, rows::UserRow};
 use crate::{
-    auth::model::{EndedSessionToken, Ending, Revoked, Rotation, TokenPair, User},
+    auth::model::{EndedSessionToken, Ending, Revoked, TokenPair, User},
     error::Error,
 };
 
-const INSERT_TOKEN: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at)
-                            VALUES ($1, $2, $3, $4, $5)";
+const INSERT_TOKEN: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at,
+                                                generation)
+                            VALUES ($1, $2, $3, $4, $5, $6)";
 const SPENT_TOKEN_SESSION: &str = "SELECT session_id FROM tokens
                                    WHERE jti = $1 AND kind = 'refresh' AND spent_at IS NOT NULL";
 const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'refresh_reuse'
                              WHERE id = $2 AND revoked_at IS NULL";
 
-/// Records a token pair in session `$session`, inside transaction `$tx`.
+/// Records a token pair in generation `$generation` of session `$session`, inside
+/// transaction `$tx`.
 macro_rules! record_pair {
-    ($tx:ident, $session:expr, $pair:expr) => {
+    ($tx:ident, $session:expr, $generation:expr, $pair:expr) => {
         for token in [&$pair.access, &$pair.refresh] {
             sqlx::query(INSERT_TOKEN)
                 .bind(&token.jti)
@@ -23,6 +26,7 @@ macro_rules! record_pair {
                 .bind(token.kind.as_str())
                 .bind(token.issued_at)
                 .bind(token.expires_at)
+                .bind($generation)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -66,69 +70,32 @@ macro_rules! revoke_if_spent {
     }};
 }
 
+mod rotation;
+
 impl Store {
-    /// Records a new session and its first token pair.
-    pub async fn start_session(&self, user_id: i64, pair: &TokenPair) -> Result<(), Error> {
-        const SQL: &str = "INSERT INTO sessions (user_id, created_at, expires_at)
-                           VALUES ($1, $2, $3) RETURNING id";
+    /// Records a new session, over for good at `ends_at`, and its first token pair.
+    pub async fn start_session(
+        &self,
+        user_id: i64,
+        pair: &TokenPair,
+        ends_at: i64,
+    ) -> Result<(), Error> {
+        const SQL: &str = "INSERT INTO sessions (user_id, created_at, expires_at, last_used_at,
+                                                 ends_at)
+                           VALUES ($1, $2, $3, $2, $4) RETURNING id";
         on_writer!(self, db => {
             let mut tx = db.begin().await?;
             let session_id: i64 = sqlx::query_scalar(SQL)
                 .bind(user_id)
                 .bind(pair.refresh.issued_at)
                 .bind(pair.refresh.expires_at)
+                .bind(ends_at)
                 .fetch_one(&mut *tx)
                 .await?;
-            record_pair!(tx, session_id, pair);
+            record_pair!(tx, session_id, 0_i64, pair);
             tx.commit().await?;
         });
         Ok(())
-    }
-
-    /// Spends refresh token `jti` of `user_id` and records `pair` in its session, or
-    /// revokes the session if the token was already spent (and the session still live).
-    pub async fn rotate_refresh(
-        &self,
-        jti: &str,
-        user_id: i64,
-        now: i64,
-        pair: &TokenPair,
-    ) -> Result<Rotation, Error> {
-        // The one conditional write that decides who wins a race for this token.
-        const SPEND: &str = "UPDATE tokens SET spent_at = $1
-             WHERE jti = $2 AND kind = 'refresh' AND spent_at IS NULL AND expires_at > $1
-               AND session_id IN (SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id
-                                  WHERE s.revoked_at IS NULL AND s.user_id = $3 AND u.is_active)
-             RETURNING session_id";
-        const EXTEND: &str = "UPDATE sessions SET expires_at = $1 WHERE id = $2";
-        let rotation = on_writer!(self, db => {
-            let mut tx = db.begin().await?;
-            let spent: Option<i64> = sqlx::query_scalar(SPEND)
-                .bind(now)
-                .bind(jti)
-                .bind(user_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let rotation = match spent {
-                Some(session_id) => {
-                    record_pair!(tx, session_id, pair);
-                    sqlx::query(EXTEND)
-                        .bind(pair.refresh.expires_at)
-                        .bind(session_id)
-                        .execute(&mut *tx)
-                        .await?;
-                    Rotation::Rotated
-                }
-                None => match revoke_if_spent!(tx, jti, now) {
-                    Spent::No => Rotation::Rejected,
-                    Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
-                    Spent::AlreadyOver => Rotation::Replayed,
-                },
-            };
-            tx.commit().await?;
-            rotation
-        });
-        Ok(rotation)
     }
 
     /// The user behind access token `jti`, if the token is recorded, unexpired and its
@@ -139,7 +106,7 @@ impl Store {
              JOIN sessions s ON s.id = t.session_id
              JOIN users u ON u.id = s.user_id
              WHERE t.jti = $1 AND t.kind = 'access' AND t.expires_at > $2
-               AND s.revoked_at IS NULL AND u.is_active";
+               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active";
         let row: Option<UserRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
         });

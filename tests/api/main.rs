@@ -18,6 +18,7 @@ mod logout;
 mod nodes;
 mod overload;
 mod refresh;
+mod refresh_grace;
 mod register;
 mod replays;
 mod rest_common;

@@ -105,8 +105,9 @@ async fn three_nodes_on_one_postgres_behave_as_one_service() {
         Code::Unauthenticated
     );
 
-    // Parallel refreshes of one token spread over the nodes: one new pair, and the reuse
-    // rule ends the session everywhere.
+    // Parallel refreshes of one token spread over the nodes: every one gets a working
+    // pair (the losers of the race are retries within the grace window), and the session
+    // lives on everywhere.
     let tokens = clients[2]
         .login(login)
         .await
@@ -120,21 +121,12 @@ async fn three_nodes_on_one_postgres_behave_as_one_service() {
         async move { client.refresh(RefreshRequest { refresh_token }).await }
     });
     let results = futures::future::join_all(refreshes).await;
-    let winners: Vec<_> = results.iter().filter_map(|r| r.as_ref().ok()).collect();
-    assert_eq!(winners.len(), 1, "{results:?}");
-    for failure in results.iter().filter_map(|r| r.as_ref().err()) {
-        assert_eq!(failure.code(), Code::Unauthenticated, "{failure:?}");
-    }
-    let new_access = winners[0]
-        .get_ref()
-        .tokens
-        .as_ref()
-        .unwrap()
-        .access_token
-        .clone();
-    for client in clients.iter_mut() {
-        let refused = get_me(client, &new_access).await.unwrap_err();
-        assert_eq!(refused.code(), Code::Unauthenticated);
+    let pairs: Vec<_> = results
+        .into_iter()
+        .map(|r| r.unwrap().into_inner().tokens.unwrap())
+        .collect();
+    for (i, client) in clients.iter_mut().enumerate() {
+        get_me(client, &pairs[i].access_token).await.unwrap();
     }
 
     // One signing key for the whole cluster, one user per name, and no internal errors.

@@ -22,7 +22,7 @@ use crate::{
 
 /// A server on `url` whose time is `clock`, as `main` would start it; it stops when the
 /// returned sender is dropped.
-async fn start_node(url: &str, clock: &ManualClock) -> (SocketAddr, oneshot::Sender<()>) {
+pub async fn start_node(url: &str, clock: &ManualClock) -> (SocketAddr, oneshot::Sender<()>) {
     let config = Config::try_parse_from([
         "authd",
         "--database-url",

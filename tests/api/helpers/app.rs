@@ -102,6 +102,11 @@ impl TestApp {
         }
     }
 
+    /// The URL of the server's database, for more nodes on it.
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
     /// The server's current time (the manual clock).
     pub fn now(&self) -> i64 {
         authd::clock::Clock::now(&self.clock)

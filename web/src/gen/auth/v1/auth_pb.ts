@@ -403,8 +403,11 @@ export const AuthService: GenService<{
   },
   /**
    * Spends a refresh token and returns a new pair in the same session (rotation). A refresh
-   * token can be spent once: presenting it again ends the whole session, as a stolen token
-   * would.
+   * token can be spent once: the token just rotated, presented again within the server's
+   * grace window (a retry after a lost response, parallel refreshes), gets a working pair
+   * that dies with the newest one; any older token, or that one after the window, ends the
+   * whole session, as a stolen token would. No refresh extends a session past its maximum
+   * age.
    *
    * @generated from rpc auth.v1.AuthService.Refresh
    */
