@@ -3,13 +3,19 @@
 //! A key is 160 random bits as 40 lowercase hex characters, like DRF's. Unlike DRF, authd
 //! stores only its SHA-256, issues a new key at every login instead of handing back the same
 //! one, and lets an operator give keys a lifetime (by default they never expire). Issuing
-//! a key checks a password, so it is limited and throttled exactly as login is.
+//! a key checks a password, so it is limited and throttled exactly as login is. Because
+//! every login issues a key, a user keeps only the newest [`LIVE_API_KEYS`] live: the
+//! login that issues one more ends the oldest, so a script that logs in on every run does
+//! not pile up live credentials. RevokeAll (logout everywhere) ends them all.
 
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
 use super::{Auth, Context, fields::Input, model::User, tokens::random_hex};
 use crate::error::Error;
+
+/// Live API keys a user may hold; issuing one more revokes the oldest.
+pub const LIVE_API_KEYS: i64 = 10;
 
 impl Auth {
     /// Checks the username and password and issues a new API key for that user.
@@ -25,7 +31,7 @@ impl Auth {
         let key = random_hex::<20>()?;
         let expires_at = self.api_key_lifetime.map(|lifetime| ctx.now + lifetime);
         self.store
-            .insert_api_key(&key_hash(&key), user.id, ctx.now, expires_at)
+            .insert_api_key(&key_hash(&key), user.id, ctx.now, expires_at, LIVE_API_KEYS)
             .await?;
         tracing::info!("API key issued");
         Ok(key)
