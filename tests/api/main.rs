@@ -11,6 +11,7 @@ mod binary;
 mod connections;
 mod faults;
 mod grpc_web;
+mod identity;
 mod ip_limits;
 mod jwks;
 mod login;
