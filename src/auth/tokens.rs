@@ -4,6 +4,12 @@
 //! and friends are refused before any signature check), picks the key by `kid`, and checks
 //! signature, `iss`, `aud`, `token_type` and `exp`. Expiry is checked here against the
 //! injected clock rather than by jsonwebtoken (which reads the system time), with no leeway.
+//! A token signed with a genuine key is still refused when it claims more than authd ever
+//! issues: a `crit` header (authd understands no JWS extension, so RFC 7515 §4.1.11 says
+//! refuse), an `iat` or `nbf` in the future beyond [`CLOCK_LEEWAY`] (clocks of nodes
+//! differ a little, never by a day), or an `exp` further out than the configured lifetime of
+//! its kind allows, from `iat` or from now. Lowering a lifetime therefore also ends tokens
+//! issued under the longer one.
 //! Whether the token's session is still live is the store's question, not this module's.
 
 use std::collections::HashMap;
@@ -24,7 +30,14 @@ pub struct Claims {
     pub user_id: i64,
     pub iss: String,
     pub aud: String,
+    /// Not before: authd never sets it, but honours it when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
+
+/// How far ahead of this node's clock `iat` and `nbf` may be (seconds), and how much longer
+/// than the configured lifetime a token may claim to live.
+pub const CLOCK_LEEWAY: i64 = 60;
 
 /// Issuer and audience names, and how long each kind of token lives (seconds).
 #[derive(Debug, Clone)]
@@ -75,11 +88,15 @@ impl TokenSigner {
         }
     }
 
-    pub fn issue(&self, kind: TokenKind, user_id: i64, now: i64) -> Result<IssuedToken, Error> {
-        let lifetime = match kind {
+    fn lifetime(&self, kind: TokenKind) -> i64 {
+        match kind {
             TokenKind::Access => self.settings.access_lifetime,
             TokenKind::Refresh => self.settings.refresh_lifetime,
-        };
+        }
+    }
+
+    pub fn issue(&self, kind: TokenKind, user_id: i64, now: i64) -> Result<IssuedToken, Error> {
+        let lifetime = self.lifetime(kind);
         let claims = Claims {
             token_type: kind.as_str().to_string(),
             exp: now + lifetime,
@@ -88,6 +105,7 @@ impl TokenSigner {
             user_id,
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
+            nbf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());
@@ -110,7 +128,7 @@ impl TokenSigner {
     /// The claims of a genuine, unexpired token of the `expected` kind.
     pub fn verify(&self, token: &str, expected: TokenKind, now: i64) -> Result<Claims, Error> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
-        if header.alg != Algorithm::EdDSA {
+        if header.alg != Algorithm::EdDSA || header.crit.is_some() {
             return Err(Error::InvalidToken);
         }
         let key = header
@@ -121,7 +139,15 @@ impl TokenSigner {
         let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .map_err(|_| Error::InvalidToken)?
             .claims;
-        if claims.token_type != expected.as_str() || claims.exp <= now {
+        let longest = self.lifetime(expected).saturating_add(CLOCK_LEEWAY);
+        let ahead = now.saturating_add(CLOCK_LEEWAY);
+        let refused = claims.token_type != expected.as_str()
+            || claims.exp <= now
+            || claims.iat > ahead
+            || claims.nbf.is_some_and(|nbf| nbf > ahead)
+            || claims.exp.saturating_sub(claims.iat) > longest
+            || claims.exp.saturating_sub(now) > longest;
+        if refused {
             return Err(Error::InvalidToken);
         }
         Ok(claims)

@@ -22,7 +22,7 @@ use crate::{
         RevokeAllResponse, auth_service_server::AuthService,
     },
 };
-use convert::{authorization, caller, status, token_pair, user};
+use convert::{authorization, caller, carrying_tokens, status, token_pair, user};
 pub use deadline::Deadline;
 
 pub struct GrpcAuth {
@@ -78,7 +78,7 @@ impl AuthService for GrpcAuth {
             .login(&ctx, input(&request.username), input(&request.password))
             .await
             .map_err(status)?;
-        Ok(Response::new(LoginResponse {
+        Ok(carrying_tokens(LoginResponse {
             tokens: Some(token_pair(pair)),
             user: Some(user(who)),
         }))
@@ -95,7 +95,7 @@ impl AuthService for GrpcAuth {
             .refresh(&ctx, input(&token))
             .await
             .map_err(status)?;
-        Ok(Response::new(RefreshResponse {
+        Ok(carrying_tokens(RefreshResponse {
             tokens: Some(token_pair(pair)),
         }))
     }

@@ -16,6 +16,7 @@ mod ip_limits;
 mod jwks;
 mod login;
 mod logout;
+mod no_store;
 mod nodes;
 mod overload;
 mod refresh;
