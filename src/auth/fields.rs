@@ -131,6 +131,12 @@ pub fn login_username(input: Input<'_>) -> Result<String, Vec<String>> {
     text(input, true).map(username_key)
 }
 
+/// The key of the address a login form sent: trimmed and non-blank, not held to the
+/// registration rules (as [`login_username`]).
+pub fn login_email(input: Input<'_>) -> Result<String, Vec<String>> {
+    text(input, true).map(email_key)
+}
+
 /// An email address Django's `EmailValidator` accepts, with the domain lower-cased as
 /// Django's `normalize_email` does.
 #[derive(Debug, Clone, PartialEq, Eq)]

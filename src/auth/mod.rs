@@ -32,6 +32,7 @@ pub mod rekey;
 pub mod throttle;
 pub mod tokens;
 
+mod login_email;
 mod register;
 mod sessions;
 

@@ -17,6 +17,7 @@ use super::{
     AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
     fields::{Input, Password, login_username, required_text},
+    hashing::Reservation,
     model::{EndedSessionToken, Ending, Revoked, Rotation, TokenKind, TokenPair, User},
 };
 use crate::error::{Error, Field, FieldErrors};
@@ -61,8 +62,21 @@ impl Auth {
         // The place in the hashing line comes first: a login the line cannot take is refused
         // before it costs a database read or counts as an attempt.
         let place = self.hasher.reserve()?;
-        let failures = self.claim_password_check(ctx, &username_key).await?;
-        let stored = self.store.password_record(&username_key).await?;
+        self.check_password(ctx, place, &username_key, password)
+            .await
+    }
+
+    /// Checks `password` against the account keyed `username_key` (none: a dummy hash, the
+    /// same work), counting the attempt against that key's throttle.
+    pub(super) async fn check_password(
+        &self,
+        ctx: &Context,
+        place: Reservation,
+        username_key: &str,
+        password: Password,
+    ) -> Result<User, Error> {
+        let failures = self.claim_password_check(ctx, username_key).await?;
+        let stored = self.store.password_record(username_key).await?;
         let live_hash = stored
             .as_ref()
             .filter(|record| record.is_active)
@@ -71,7 +85,7 @@ impl Auth {
             .hasher
             .verify(place, password.expose(), live_hash, ctx.deadline)
             .await?;
-        self.settle_password_check(ctx, &username_key, failures, matched)
+        self.settle_password_check(ctx, username_key, failures, matched)
             .await?;
         if !matched {
             tracing::info!("login refused");
@@ -200,7 +214,7 @@ impl Auth {
         Ok(revoked)
     }
 
-    fn issue_pair(&self, ctx: &Context, user_id: i64) -> Result<TokenPair, Error> {
+    pub(super) fn issue_pair(&self, ctx: &Context, user_id: i64) -> Result<TokenPair, Error> {
         Ok(TokenPair {
             access: self.signer.issue(TokenKind::Access, user_id, ctx.now)?,
             refresh: self.signer.issue(TokenKind::Refresh, user_id, ctx.now)?,

@@ -73,11 +73,16 @@ impl AuthService for GrpcAuth {
     ) -> Result<Response<LoginResponse>, Status> {
         let ctx = self.auth.context(caller(&request));
         let request = request.into_inner();
-        let (who, pair) = self
-            .auth
-            .login(&ctx, input(&request.username), input(&request.password))
-            .await
-            .map_err(status)?;
+        // `email` names the account only when `username` is left empty.
+        let password = input(&request.password);
+        let (who, pair) = if request.username.is_empty() && !request.email.is_empty() {
+            let email = input(&request.email);
+            self.auth.login_by_email(&ctx, email, password).await
+        } else {
+            let username = input(&request.username);
+            self.auth.login(&ctx, username, password).await
+        }
+        .map_err(status)?;
         Ok(carrying_tokens(LoginResponse {
             tokens: Some(token_pair(pair)),
             user: Some(user(who)),

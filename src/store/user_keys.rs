@@ -1,5 +1,6 @@
 //! The unique keys of existing users, read in batches and rewritten one at a time: how
-//! rows keyed by older rules (plain lower-casing) get the current form. The rules
+//! rows keyed by older rules (plain lower-casing) get the current form. Also the one
+//! lookup from an email key to a username key, for login by email. The rules
 //! themselves are the core's; this only reads and writes what it is given.
 
 use super::Store;
@@ -36,6 +37,14 @@ impl Store {
                 email_key: row.email_key,
             })
             .collect())
+    }
+
+    /// The username key of the user whose email key is `email_key`.
+    pub async fn username_key_for_email(&self, email_key: &str) -> Result<Option<String>, Error> {
+        const SQL: &str = "SELECT username_key FROM users WHERE email_key = $1";
+        Ok(on_reader!(self, db => {
+            sqlx::query_scalar(SQL).bind(email_key).fetch_optional(db).await?
+        }))
     }
 
     /// Sets one unique key of user `id`: `false` (and no change) when another user already

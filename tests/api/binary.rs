@@ -27,6 +27,7 @@ async fn the_binary_creates_its_database_serves_and_stops_cleanly_on_sigterm() {
         .login(LoginRequest {
             username: "alice".into(),
             password: PASSWORD.into(),
+            email: String::new(),
         })
         .await
         .unwrap()

@@ -15,6 +15,7 @@ mod identity;
 mod ip_limits;
 mod jwks;
 mod login;
+mod login_email;
 mod logout;
 mod no_store;
 mod nodes;

@@ -52,6 +52,7 @@ async fn grpc_answers_with_tokens_are_not_stored() {
         .login(LoginRequest {
             username: "alice".into(),
             password: PASSWORD.into(),
+            email: String::new(),
         })
         .await
         .unwrap();
