@@ -14,10 +14,11 @@ use tracing::instrument;
 
 use super::{
     Auth, Context,
-    fields::{Input, Password, login_email},
+    fields::{Input, login_email},
     model::{TokenPair, User},
+    sessions::login_fields,
 };
-use crate::error::{Error, Field, FieldErrors};
+use crate::error::{Error, Field};
 
 impl Auth {
     #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
@@ -28,17 +29,7 @@ impl Auth {
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
         self.limit_client(ctx)?;
-        let mut errors = FieldErrors::new();
-        let email_key = login_email(email)
-            .map_err(|messages| errors.extend(Field::Email, messages))
-            .ok();
-        let password = Password::parse_for_login(password)
-            .map_err(|messages| errors.extend(Field::Password, messages))
-            .ok();
-        errors.into_result()?;
-        let (Some(email_key), Some(password)) = (email_key, password) else {
-            return Err(Error::Internal("validated fields missing".into()));
-        };
+        let (email_key, password) = login_fields((Field::Email, login_email, email), password)?;
         // As for a username: a login the hashing line cannot take costs no database read.
         let place = self.hasher.reserve()?;
         let account_key = self
@@ -49,9 +40,6 @@ impl Auth {
         let user = self
             .check_password(ctx, place, &account_key, password)
             .await?;
-        let pair = self.issue_pair(ctx, user.id)?;
-        self.store.start_session(user.id, &pair).await?;
-        tracing::info!("session started");
-        Ok((user, pair))
+        self.start_session_for(ctx, user).await
     }
 }
