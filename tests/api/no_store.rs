@@ -5,7 +5,9 @@
 use authd::pb::{LoginRequest, RefreshRequest};
 use serde_json::json;
 
-use crate::helpers::{PASSWORD, RestReply, TestApp, api_create, get_with_auth, post_json};
+use crate::helpers::{
+    PASSWORD, RestReply, TestApp, api_create, get_with_auth, http, post_json, send,
+};
 
 fn assert_no_store(reply: &RestReply) {
     assert_eq!(reply.header("cache-control"), Some("no-store"), "{reply:?}");
@@ -69,4 +71,30 @@ async fn grpc_answers_with_tokens_are_not_stored() {
         "no-store"
     );
     assert_eq!(refreshed.metadata().get("pragma").unwrap(), "no-cache");
+}
+
+#[tokio::test]
+async fn grpc_web_answers_with_tokens_carry_no_store_as_http_headers() {
+    let app = TestApp::spawn().await;
+    app.register("alice", "alice@example.com", PASSWORD)
+        .await
+        .unwrap();
+    let message = prost::Message::encode_to_vec(&LoginRequest {
+        username: "alice".into(),
+        password: PASSWORD.into(),
+        email: String::new(),
+    });
+    // One uncompressed grpc-web data frame: flag, big-endian length, message.
+    let mut frame = vec![0u8];
+    frame.extend_from_slice(&u32::try_from(message.len()).unwrap().to_be_bytes());
+    frame.extend_from_slice(&message);
+    let reply = send(
+        http()
+            .post(app.url("/auth.v1.AuthService/Login"))
+            .header("content-type", "application/grpc-web+proto")
+            .body(frame),
+    )
+    .await;
+    assert_eq!(reply.status, 200);
+    assert_no_store(&reply);
 }
