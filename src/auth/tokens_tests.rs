@@ -244,6 +244,19 @@ fn an_exp_beyond_the_configured_lifetime_is_refused() {
 }
 
 #[test]
+fn claims_and_parts_outside_the_shape_authd_issues_are_refused() {
+    let (signer, key) = signer_with(settings()).unwrap();
+    let mut claims = access_claims(NOW, NOW + 3600);
+    claims["aud"] = serde_json::json!(["authd"]);
+    let listed = signed(&key, genuine_header(&key), &claims);
+    assert!(signer.verify(&listed, TokenKind::Access, NOW).is_err());
+    let genuine = signed(&key, genuine_header(&key), &access_claims(NOW, NOW + 3600));
+    let (message, signature) = genuine.rsplit_once('.').unwrap();
+    let four_parts = format!("{message}.e30.{signature}");
+    assert!(signer.verify(&four_parts, TokenKind::Access, NOW).is_err());
+}
+
+#[test]
 fn random_hex_has_the_requested_length() -> Result<(), Error> {
     assert_eq!(random_hex::<20>()?.len(), 40);
     Ok(())
