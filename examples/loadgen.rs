@@ -283,6 +283,7 @@ fn login(username: &str, password: &str) -> LoginRequest {
     LoginRequest {
         username: username.into(),
         password: password.into(),
+        email: String::new(),
     }
 }
 

@@ -97,6 +97,7 @@ async fn main() {
         .login(LoginRequest {
             username: format!("flood{run}u0"),
             password: PASSWORD.into(),
+            email: String::new(),
         })
         .await
         .unwrap()
@@ -153,6 +154,7 @@ async fn main() {
                 .login(LoginRequest {
                     username,
                     password: PASSWORD.into(),
+                    email: String::new(),
                 })
                 .await;
             (sent.elapsed(), result.map(|_| ()).map_err(|s| s.code()))

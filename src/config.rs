@@ -197,9 +197,10 @@ pub struct Config {
     #[arg(long, env = "AUTHD_SHUTDOWN_GRACE", default_value = "10s", value_parser = parse_duration)]
     pub shutdown_grace: i64,
 
-    /// Log filter, in tracing's `EnvFilter` syntax (e.g. `info`, `authd=debug`).
-    #[arg(long, env = "AUTHD_LOG", default_value = "info")]
-    pub log: String,
+    /// Log filter, in tracing's `EnvFilter` syntax (e.g. `info`, `authd=debug`). Unset:
+    /// `RUST_LOG`, as in the rest of the Rust ecosystem, and `info` without either.
+    #[arg(long, env = "AUTHD_LOG")]
+    pub log: Option<String>,
 
     /// Once listening, write the bound address (e.g. `127.0.0.1:40123`) and a newline to
     /// PATH, for scripts and supervisors that start authd on port 0.

@@ -10,7 +10,12 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    // `--log` / `AUTHD_LOG`, else `RUST_LOG`, else (or when the filter does not parse) info.
+    let filter = match &config.log {
+        Some(directives) => EnvFilter::try_new(directives).ok(),
+        None => EnvFilter::try_from_default_env().ok(),
+    }
+    .unwrap_or_else(|| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

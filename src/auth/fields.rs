@@ -6,6 +6,15 @@
 //! texts are Django's and DRF's, word for word, because existing clients match on them.
 //! Password *strength* (Django's four validators) needs the username and email too, so it
 //! lives in `password_policy.rs`; here a password only has to be present and short enough.
+//!
+//! One name per person: a username is NFKC-normalised *before* it is validated (as Django's
+//! `UsernameField` does in its forms), so what is stored is exactly what passed the rules,
+//! and its key (what uniqueness, login and the per-account throttle compare) is the Unicode
+//! full case folding of that, so `ｆｏｏ`/`foo`, `ﬁnance`/`finance` and `straße`/`strasse` are
+//! one account each. An email's key holds its domain in IDNA ASCII form, so `x@bücher.de` and
+//! `x@xn--bcher-kva.de` are one mailbox.
+
+use unicode_normalization::UnicodeNormalization;
 
 use crate::error::{Error, Field, FieldErrors};
 
@@ -66,13 +75,17 @@ pub fn required_text(field: Field, input: Input<'_>) -> Result<&str, Error> {
     })
 }
 
-/// A username as Django's `UnicodeUsernameValidator` allows it, trimmed.
+/// A username as Django's `UnicodeUsernameValidator` allows it, trimmed and in NFKC form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username(String);
 
 impl Username {
+    /// Trims, normalises to NFKC, then checks the characters and the length of the
+    /// normalised text (so `﹫` passes as `@`, and `½`, whose NFKC form holds a fraction
+    /// slash, does not).
     pub fn parse(input: Input<'_>) -> Result<Self, Vec<String>> {
-        let value = text(input, true)?;
+        let value: String = text(input, true)?.nfkc().collect();
+        let value = value.as_str();
         let mut errors = Vec::new();
         if !value.chars().all(is_username_char) {
             errors.push(INVALID_USERNAME.to_string());
@@ -91,10 +104,20 @@ impl Username {
         &self.0
     }
 
-    /// The form uniqueness and login compare: `Alice` and `ALICE` are one user.
+    /// The form uniqueness and login compare: `Alice`, `ALICE` and `ａｌｉｃｅ` are one user.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        username_key(&self.0)
     }
+}
+
+/// The key of any username text: NFKC, Unicode full case folding (`ß` → `ss`, `ς` → `σ`),
+/// and NFKC again, because folding can leave text that is not in NFKC. Stable: the key of a
+/// key is itself, which is what lets existing rows be re-keyed in place.
+pub fn username_key(username: &str) -> String {
+    let normalized: String = username.nfkc().collect();
+    caseless::default_case_fold_str(&normalized)
+        .nfkc()
+        .collect()
 }
 
 /// Python's `\w` (letters, digits, underscore) plus `@ . + -`.
@@ -105,7 +128,13 @@ fn is_username_char(c: char) -> bool {
 /// The text a login form sent as the username: trimmed and non-blank, but not held to the
 /// registration rules (a user who registered under older rules must still get in).
 pub fn login_username(input: Input<'_>) -> Result<String, Vec<String>> {
-    text(input, true).map(str::to_lowercase)
+    text(input, true).map(username_key)
+}
+
+/// The key of the address a login form sent: trimmed and non-blank, not held to the
+/// registration rules (as [`login_username`]).
+pub fn login_email(input: Input<'_>) -> Result<String, Vec<String>> {
+    text(input, true).map(email_key)
 }
 
 /// An email address Django's `EmailValidator` accepts, with the domain lower-cased as
@@ -146,8 +175,25 @@ impl Email {
 
     /// The form uniqueness compares.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        email_key(&self.0)
     }
+}
+
+/// The key of any stored address: the local part lower-cased, the domain after NFKC in its
+/// IDNA ASCII form (lower-cased too), so two spellings of one mailbox's domain collide.
+/// An address literal (`[127.0.0.1]`), or a domain IDNA refuses, is only lower-cased.
+pub fn email_key(email: &str) -> String {
+    let Some((user, domain)) = email.rsplit_once('@') else {
+        return email.to_lowercase();
+    };
+    let domain: String = domain.nfkc().collect();
+    let ascii = if domain.starts_with('[') {
+        None
+    } else {
+        idna::domain_to_ascii(&domain).ok()
+    };
+    let domain = ascii.unwrap_or_else(|| domain.to_lowercase());
+    format!("{}@{domain}", user.to_lowercase())
 }
 
 /// Splits at the last `@`, checks both halves and lower-cases the domain.
@@ -189,9 +235,9 @@ fn is_quoted_string(user: &str) -> bool {
     true
 }
 
-/// Django's `domain_regex` (labels of letters, digits and inner hyphens, a TLD of 2–63),
-/// `localhost`, or an address literal such as `[127.0.0.1]`. Non-ASCII labels are accepted
-/// where IDNA would encode them, as Django retries with the punycode form.
+/// Django's `domain_regex` (ASCII labels of letters, digits and inner hyphens, a TLD of
+/// 2–63), `localhost`, or an address literal such as `[127.0.0.1]`; a domain that fails is
+/// retried in its IDNA ASCII (punycode) form, as Django does.
 fn is_valid_email_domain(domain: &str) -> bool {
     if domain == "localhost" {
         return true;
@@ -200,6 +246,12 @@ fn is_valid_email_domain(domain: &str) -> bool {
         let literal = literal.strip_prefix("IPv6:").unwrap_or(literal);
         return literal.parse::<std::net::IpAddr>().is_ok();
     }
+    is_valid_ascii_domain(domain)
+        || (!domain.is_ascii()
+            && idna::domain_to_ascii(domain).is_ok_and(|ascii| is_valid_ascii_domain(&ascii)))
+}
+
+fn is_valid_ascii_domain(domain: &str) -> bool {
     let labels: Vec<&str> = domain.split('.').collect();
     let Some((tld, hosts)) = labels.split_last() else {
         return false;
@@ -207,12 +259,12 @@ fn is_valid_email_domain(domain: &str) -> bool {
     let label_ok = |label: &str| {
         let chars: Vec<char> = label.chars().collect();
         (1..=63).contains(&chars.len())
-            && chars.iter().all(|c| c.is_alphanumeric() || *c == '-')
+            && chars.iter().all(|c| c.is_ascii_alphanumeric() || *c == '-')
             && chars.first() != Some(&'-')
             && chars.last() != Some(&'-')
     };
     let tld_ok = (2..=63).contains(&tld.chars().count())
-        && tld.chars().all(|c| c.is_alphanumeric() || c == '-')
+        && tld.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         && !tld.ends_with('-');
     !hosts.is_empty() && hosts.iter().all(|label| label_ok(label)) && tld_ok
 }

@@ -28,9 +28,11 @@ pub mod keys;
 pub mod model;
 pub mod password_policy;
 pub mod periodic;
+pub mod rekey;
 pub mod throttle;
 pub mod tokens;
 
+mod login_email;
 mod register;
 mod sessions;
 
@@ -119,6 +121,7 @@ impl Auth {
             tracing::info!(kid = %active.kid, "created a new signing key");
         }
         let hasher = Hasher::new(settings.hashing, settings.hash_limits)?;
+        rekey::rekey_users(&store).await?;
         Ok(Self {
             signer: TokenSigner::new(settings.tokens, active, others),
             policy: PasswordPolicy::load()?,

@@ -48,6 +48,17 @@ impl fmt::Debug for PasswordRecord {
     }
 }
 
+/// The unique keys a user's row holds now, next to the values they were made from: what
+/// the start-up re-keying reads to bring rows keyed by older rules to the current form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKeys {
+    pub id: i64,
+    pub username: String,
+    pub username_key: String,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+}
+
 /// A field that must be unique among users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UniqueField {

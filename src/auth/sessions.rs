@@ -17,6 +17,7 @@ use super::{
     AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
     fields::{Input, Password, login_username, required_text},
+    hashing::Reservation,
     model::{EndedSessionToken, Ending, Revoked, Rotation, TokenKind, TokenPair, User},
 };
 use crate::error::{Error, Field, FieldErrors};
@@ -31,6 +32,15 @@ impl Auth {
     ) -> Result<(User, TokenPair), Error> {
         self.limit_client(ctx)?;
         let user = self.authenticate(ctx, username, password).await?;
+        self.start_session_for(ctx, user).await
+    }
+
+    /// A new session for `user`, who has just proved who they are.
+    pub(super) async fn start_session_for(
+        &self,
+        ctx: &Context,
+        user: User,
+    ) -> Result<(User, TokenPair), Error> {
         let pair = self.issue_pair(ctx, user.id)?;
         let ends_at = ctx.now.saturating_add(self.session_max_age);
         self.store.start_session(user.id, &pair, ends_at).await?;
@@ -47,23 +57,27 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<User, Error> {
-        let mut errors = FieldErrors::new();
-        let username_key = login_username(username)
-            .map_err(|messages| errors.extend(Field::Username, messages))
-            .ok();
-        let password = Password::parse_for_login(password)
-            .map_err(|messages| errors.extend(Field::Password, messages))
-            .ok();
-        errors.into_result()?;
-        let (Some(username_key), Some(password)) = (username_key, password) else {
-            return Err(Error::Internal("validated fields missing".into()));
-        };
+        let (username_key, password) =
+            login_fields((Field::Username, login_username, username), password)?;
 
         // The place in the hashing line comes first: a login the line cannot take is refused
         // before it costs a database read or counts as an attempt.
         let place = self.hasher.reserve()?;
-        let failures = self.claim_password_check(ctx, &username_key).await?;
-        let stored = self.store.password_record(&username_key).await?;
+        self.check_password(ctx, place, &username_key, password)
+            .await
+    }
+
+    /// Checks `password` against the account keyed `username_key` (none: a dummy hash, the
+    /// same work), counting the attempt against that key's throttle.
+    pub(super) async fn check_password(
+        &self,
+        ctx: &Context,
+        place: Reservation,
+        username_key: &str,
+        password: Password,
+    ) -> Result<User, Error> {
+        let failures = self.claim_password_check(ctx, username_key).await?;
+        let stored = self.store.password_record(username_key).await?;
         let live_hash = stored
             .as_ref()
             .filter(|record| record.is_active)
@@ -72,7 +86,7 @@ impl Auth {
             .hasher
             .verify(place, password.expose(), live_hash, ctx.deadline)
             .await?;
-        self.settle_password_check(ctx, &username_key, failures, matched)
+        self.settle_password_check(ctx, username_key, failures, matched)
             .await?;
         if !matched {
             tracing::info!("login refused");
@@ -205,10 +219,37 @@ impl Auth {
         Ok(revoked)
     }
 
-    fn issue_pair(&self, ctx: &Context, user_id: i64) -> Result<TokenPair, Error> {
+    pub(super) fn issue_pair(&self, ctx: &Context, user_id: i64) -> Result<TokenPair, Error> {
         Ok(TokenPair {
             access: self.signer.issue(TokenKind::Access, user_id, ctx.now)?,
             refresh: self.signer.issue(TokenKind::Refresh, user_id, ctx.now)?,
         })
+    }
+}
+
+/// How a login form names the account: its field, how that field's text becomes the key
+/// the account is found by, and the text sent.
+pub(super) type LoginName<'a> = (
+    Field,
+    fn(Input<'_>) -> Result<String, Vec<String>>,
+    Input<'a>,
+);
+
+/// The account key and the password of a login form, with every failing field reported.
+pub(super) fn login_fields(
+    (field, key, name): LoginName<'_>,
+    password: Input<'_>,
+) -> Result<(String, Password), Error> {
+    let mut errors = FieldErrors::new();
+    let key = key(name)
+        .map_err(|messages| errors.extend(field, messages))
+        .ok();
+    let password = Password::parse_for_login(password)
+        .map_err(|messages| errors.extend(Field::Password, messages))
+        .ok();
+    errors.into_result()?;
+    match (key, password) {
+        (Some(key), Some(password)) => Ok((key, password)),
+        _ => Err(Error::Internal("validated fields missing".into())),
     }
 }

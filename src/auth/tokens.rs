@@ -4,11 +4,18 @@
 //! and friends are refused before any signature check), picks the key by `kid`, and checks
 //! signature, `iss`, `aud`, `token_type` and `exp`. Expiry is checked here against the
 //! injected clock rather than by jsonwebtoken (which reads the system time), with no leeway.
+//! A token signed with a genuine key is still refused when it claims more than authd ever
+//! issues: a `crit` header (authd understands no JWS extension, so RFC 7515 §4.1.11 says
+//! refuse), an `iat` or `nbf` in the future beyond [`CLOCK_LEEWAY`] (clocks of nodes
+//! differ a little, never by a day), or an `exp` further out than the configured lifetime of
+//! its kind allows, from `iat` or from now. Lowering a lifetime therefore also ends tokens
+//! issued under the longer one.
 //! Whether the token's session is still live is the store's question, not this module's.
 
 use std::collections::HashMap;
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
 use super::model::{IssuedToken, KeyPair, TokenKind, VerificationKey};
@@ -24,7 +31,14 @@ pub struct Claims {
     pub user_id: i64,
     pub iss: String,
     pub aud: String,
+    /// Not before: authd never sets it, but honours it when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
 }
+
+/// How far ahead of this node's clock `iat` and `nbf` may be (seconds), and how much longer
+/// than the configured lifetime a token may claim to live.
+pub const CLOCK_LEEWAY: i64 = 60;
 
 /// Issuer and audience names, and how long each kind of token lives (seconds).
 #[derive(Debug, Clone)]
@@ -41,7 +55,6 @@ pub struct TokenSigner {
     signing_kid: String,
     signing_key: EncodingKey,
     verifying_keys: HashMap<String, DecodingKey>,
-    validation: Validation,
 }
 
 impl TokenSigner {
@@ -51,12 +64,6 @@ impl TokenSigner {
             .chain(others)
             .map(|key| (key.kid.clone(), DecodingKey::from_ed_der(&key.public_key)))
             .collect();
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.validate_exp = false; // checked against the injected clock below
-        validation.leeway = 0;
-        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
-        validation.set_issuer(&[&settings.issuer]);
-        validation.set_audience(&[&settings.audience]);
         let public_keys = std::iter::once(active)
             .chain(others)
             .map(|key| VerificationKey {
@@ -70,16 +77,19 @@ impl TokenSigner {
             signing_kid: active.kid.clone(),
             signing_key: EncodingKey::from_ed_der(&active.private_pkcs8),
             verifying_keys,
-            validation,
             settings,
         }
     }
 
-    pub fn issue(&self, kind: TokenKind, user_id: i64, now: i64) -> Result<IssuedToken, Error> {
-        let lifetime = match kind {
+    fn lifetime(&self, kind: TokenKind) -> i64 {
+        match kind {
             TokenKind::Access => self.settings.access_lifetime,
             TokenKind::Refresh => self.settings.refresh_lifetime,
-        };
+        }
+    }
+
+    pub fn issue(&self, kind: TokenKind, user_id: i64, now: i64) -> Result<IssuedToken, Error> {
+        let lifetime = self.lifetime(kind);
         let claims = Claims {
             token_type: kind.as_str().to_string(),
             exp: now + lifetime,
@@ -88,6 +98,7 @@ impl TokenSigner {
             user_id,
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
+            nbf: None,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.signing_kid.clone());
@@ -108,9 +119,16 @@ impl TokenSigner {
     }
 
     /// The claims of a genuine, unexpired token of the `expected` kind.
+    ///
+    /// The token is split and each part decoded exactly once: the header (to pin the
+    /// algorithm, refuse `crit` and pick the key by `kid`), then the signature over the first
+    /// two parts, then the claims; jsonwebtoken's `decode` would decode the header a second
+    /// time and the claims twice.
     pub fn verify(&self, token: &str, expected: TokenKind, now: i64) -> Result<Claims, Error> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
-        if header.alg != Algorithm::EdDSA {
+        let (message, signature) = token.rsplit_once('.').ok_or(Error::InvalidToken)?;
+        let (header, payload) = message.split_once('.').ok_or(Error::InvalidToken)?;
+        let header: Header = decode_part(header)?;
+        if header.alg != Algorithm::EdDSA || header.crit.is_some() {
             return Err(Error::InvalidToken);
         }
         let key = header
@@ -118,14 +136,37 @@ impl TokenSigner {
             .as_deref()
             .and_then(|kid| self.verifying_keys.get(kid))
             .ok_or(Error::InvalidToken)?;
-        let claims = jsonwebtoken::decode::<Claims>(token, key, &self.validation)
-            .map_err(|_| Error::InvalidToken)?
-            .claims;
-        if claims.token_type != expected.as_str() || claims.exp <= now {
+        let genuine =
+            jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, Algorithm::EdDSA)
+                .map_err(|_| Error::InvalidToken)?;
+        if !genuine {
+            return Err(Error::InvalidToken);
+        }
+        let claims: Claims = decode_part(payload)?;
+        if claims.iss != self.settings.issuer || claims.aud != self.settings.audience {
+            return Err(Error::InvalidToken);
+        }
+        let longest = self.lifetime(expected).saturating_add(CLOCK_LEEWAY);
+        let ahead = now.saturating_add(CLOCK_LEEWAY);
+        let refused = claims.token_type != expected.as_str()
+            || claims.exp <= now
+            || claims.iat > ahead
+            || claims.nbf.is_some_and(|nbf| nbf > ahead)
+            || claims.exp.saturating_sub(claims.iat) > longest
+            || claims.exp.saturating_sub(now) > longest;
+        if refused {
             return Err(Error::InvalidToken);
         }
         Ok(claims)
     }
+}
+
+/// One base64url part of a token, as the JSON it holds.
+fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, Error> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| Error::InvalidToken)?;
+    serde_json::from_slice(&bytes).map_err(|_| Error::InvalidToken)
 }
 
 /// 128 random bits as 32 lowercase hex characters, as simplejwt's `jti`.

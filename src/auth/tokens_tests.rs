@@ -138,6 +138,124 @@ fn garbage_is_refused_without_panicking() -> Result<(), Error> {
     Ok(())
 }
 
+/// A token signed with `key`, as an attacker holding no key cannot make but a bug or a
+/// leaked key could: `header` and `claims` exactly as given.
+fn signed(key: &KeyPair, header: Header, claims: &serde_json::Value) -> String {
+    jsonwebtoken::encode(
+        &header,
+        claims,
+        &EncodingKey::from_ed_der(&key.private_pkcs8),
+    )
+    .unwrap()
+}
+
+fn genuine_header(key: &KeyPair) -> Header {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(key.kid.clone());
+    header
+}
+
+fn access_claims(iat: i64, exp: i64) -> serde_json::Value {
+    serde_json::json!({
+        "token_type": "access", "iat": iat, "exp": exp, "jti": "0".repeat(32),
+        "user_id": 1, "iss": "authd", "aud": "authd",
+    })
+}
+
+#[test]
+fn hand_signed_tokens_within_the_rules_verify() {
+    let (signer, key) = signer_with(settings()).unwrap();
+    let token = signed(&key, genuine_header(&key), &access_claims(NOW, NOW + 3600));
+    assert!(signer.verify(&token, TokenKind::Access, NOW).is_ok());
+    // A node whose clock is a little behind the issuer's still takes it.
+    let ahead = signed(
+        &key,
+        genuine_header(&key),
+        &access_claims(NOW + 60, NOW + 3660),
+    );
+    assert!(signer.verify(&ahead, TokenKind::Access, NOW).is_ok());
+}
+
+#[test]
+fn a_crit_header_is_refused() {
+    let (signer, key) = signer_with(settings()).unwrap();
+    for crit in [vec!["exp".to_string()], vec!["b64".to_string()], vec![]] {
+        let mut header = genuine_header(&key);
+        header.crit = Some(crit.clone());
+        let token = signed(&key, header, &access_claims(NOW, NOW + 3600));
+        assert!(
+            signer.verify(&token, TokenKind::Access, NOW).is_err(),
+            "{crit:?}"
+        );
+    }
+}
+
+#[test]
+fn iat_or_nbf_in_the_future_is_refused() {
+    let (signer, key) = signer_with(settings()).unwrap();
+    let day = 86_400;
+    let future_iat = signed(
+        &key,
+        genuine_header(&key),
+        &access_claims(NOW + day, NOW + day + 3600),
+    );
+    assert!(signer.verify(&future_iat, TokenKind::Access, NOW).is_err());
+    let just_beyond = signed(
+        &key,
+        genuine_header(&key),
+        &access_claims(NOW + 61, NOW + 3661),
+    );
+    assert!(signer.verify(&just_beyond, TokenKind::Access, NOW).is_err());
+
+    let mut claims = access_claims(NOW, NOW + 3600);
+    claims["nbf"] = (NOW + day).into();
+    let future_nbf = signed(&key, genuine_header(&key), &claims);
+    assert!(signer.verify(&future_nbf, TokenKind::Access, NOW).is_err());
+    claims["nbf"] = (NOW - 10).into();
+    let past_nbf = signed(&key, genuine_header(&key), &claims);
+    assert!(signer.verify(&past_nbf, TokenKind::Access, NOW).is_ok());
+}
+
+#[test]
+fn an_exp_beyond_the_configured_lifetime_is_refused() {
+    let (signer, key) = signer_with(settings()).unwrap();
+    let century = 100 * 365 * 86_400;
+    let forever = signed(
+        &key,
+        genuine_header(&key),
+        &access_claims(NOW, NOW + century),
+    );
+    assert!(signer.verify(&forever, TokenKind::Access, NOW).is_err());
+    // An hour and two minutes for an access token that lives an hour.
+    let long = signed(&key, genuine_header(&key), &access_claims(NOW, NOW + 3720));
+    assert!(signer.verify(&long, TokenKind::Access, NOW).is_err());
+    // A backdated iat does not buy a longer life either.
+    let backdated = signed(
+        &key,
+        genuine_header(&key),
+        &access_claims(NOW - century, NOW + century),
+    );
+    assert!(signer.verify(&backdated, TokenKind::Access, NOW).is_err());
+    // A refresh token may live its own (longer) lifetime.
+    let mut refresh = access_claims(NOW, NOW + 86_400);
+    refresh["token_type"] = "refresh".into();
+    let refresh = signed(&key, genuine_header(&key), &refresh);
+    assert!(signer.verify(&refresh, TokenKind::Refresh, NOW).is_ok());
+}
+
+#[test]
+fn claims_and_parts_outside_the_shape_authd_issues_are_refused() {
+    let (signer, key) = signer_with(settings()).unwrap();
+    let mut claims = access_claims(NOW, NOW + 3600);
+    claims["aud"] = serde_json::json!(["authd"]);
+    let listed = signed(&key, genuine_header(&key), &claims);
+    assert!(signer.verify(&listed, TokenKind::Access, NOW).is_err());
+    let genuine = signed(&key, genuine_header(&key), &access_claims(NOW, NOW + 3600));
+    let (message, signature) = genuine.rsplit_once('.').unwrap();
+    let four_parts = format!("{message}.e30.{signature}");
+    assert!(signer.verify(&four_parts, TokenKind::Access, NOW).is_err());
+}
+
 #[test]
 fn random_hex_has_the_requested_length() -> Result<(), Error> {
     assert_eq!(random_hex::<20>()?.len(), 40);

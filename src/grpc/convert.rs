@@ -147,6 +147,22 @@ fn describe(errors: &FieldErrors) -> String {
     text
 }
 
+/// A response that carries tokens, with `cache-control: no-store` and `pragma: no-cache`
+/// in its metadata: grpc-web answers are plain HTTP responses that a proxy could cache.
+pub fn carrying_tokens<T>(message: T) -> tonic::Response<T> {
+    let mut response = tonic::Response::new(message);
+    let metadata = response.metadata_mut();
+    metadata.insert(
+        "cache-control",
+        tonic::metadata::MetadataValue::from_static("no-store"),
+    );
+    metadata.insert(
+        "pragma",
+        tonic::metadata::MetadataValue::from_static("no-cache"),
+    );
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

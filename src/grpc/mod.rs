@@ -22,7 +22,7 @@ use crate::{
         RevokeAllResponse, auth_service_server::AuthService,
     },
 };
-use convert::{authorization, caller, status, token_pair, user};
+use convert::{authorization, caller, carrying_tokens, status, token_pair, user};
 pub use deadline::Deadline;
 
 pub struct GrpcAuth {
@@ -73,12 +73,17 @@ impl AuthService for GrpcAuth {
     ) -> Result<Response<LoginResponse>, Status> {
         let ctx = self.auth.context(caller(&request));
         let request = request.into_inner();
-        let (who, pair) = self
-            .auth
-            .login(&ctx, input(&request.username), input(&request.password))
-            .await
-            .map_err(status)?;
-        Ok(Response::new(LoginResponse {
+        // `email` names the account only when `username` is left empty.
+        let password = input(&request.password);
+        let (who, pair) = if request.username.is_empty() && !request.email.is_empty() {
+            let email = input(&request.email);
+            self.auth.login_by_email(&ctx, email, password).await
+        } else {
+            let username = input(&request.username);
+            self.auth.login(&ctx, username, password).await
+        }
+        .map_err(status)?;
+        Ok(carrying_tokens(LoginResponse {
             tokens: Some(token_pair(pair)),
             user: Some(user(who)),
         }))
@@ -95,7 +100,7 @@ impl AuthService for GrpcAuth {
             .refresh(&ctx, input(&token))
             .await
             .map_err(status)?;
-        Ok(Response::new(RefreshResponse {
+        Ok(carrying_tokens(RefreshResponse {
             tokens: Some(token_pair(pair)),
         }))
     }

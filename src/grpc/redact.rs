@@ -27,6 +27,7 @@ impl fmt::Debug for LoginRequest {
         f.debug_struct("LoginRequest")
             .field("username", &self.username)
             .field("password", &REDACTED)
+            .field("email", &self.email)
             .finish()
     }
 }
@@ -85,6 +86,7 @@ mod tests {
         let login = LoginRequest {
             username: "alice".into(),
             password: "hunter2-x".into(),
+            email: String::new(),
         };
         let pair = TokenPair {
             access_token: "eyJ.access".into(),

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::{
     caller::{RequestContext, authorization},
     payload::Payload,
-    reply::{Dialect, Reply},
+    reply::{Dialect, Reply, carrying_credentials},
     token_api::{ACCEPTED, UserBody},
     utc::utc_timestamp,
 };
@@ -117,11 +117,10 @@ pub async fn login(
         refresh: pair.refresh.token,
         access: pair.access.token,
     };
-    Ok(Json(Envelope {
+    Ok(carrying_credentials(Json(Envelope {
         message: "Login successful",
         data,
-    })
-    .into_response())
+    })))
 }
 
 /// `POST /auth/token/refresh/`: rotate the refresh token.
@@ -149,7 +148,7 @@ pub async fn refresh(
         access: pair.access.token,
         refresh: pair.refresh.token,
     };
-    Ok(Json(body).into_response())
+    Ok(carrying_credentials(Json(body)))
 }
 
 /// `GET /auth/me/`.

@@ -22,7 +22,7 @@ use axum::{
     },
     response::Response,
 };
-use serde_json::Value;
+use serde_json::{Value, value::RawValue};
 use tokio_stream::StreamExt;
 
 use super::reply::{Dialect, Failure};
@@ -159,20 +159,49 @@ fn parse_json(bytes: &Bytes) -> Parsed {
         Value::Object(object) => object,
         other => return Err(Error::InvalidInput(not_an_object(&other)).into()),
     };
+    let raw = raw_numbers(bytes, &object);
     let fields = object
         .into_iter()
         .map(|(name, value)| {
             let value = match value {
                 Value::String(text) => Sent::Text(text),
                 Value::Null => Sent::Null,
-                // DRF's CharField takes numbers as their text.
-                Value::Number(number) => Sent::Text(number.to_string()),
+                // DRF's CharField takes numbers as their text: an integer as its exact
+                // digits (Python's int has no size limit), a float as its shortest form.
+                Value::Number(number) => Sent::Text(
+                    raw.get(name.as_str())
+                        .map(|text| text.get())
+                        .filter(|text| is_integer_literal(text))
+                        .map_or_else(|| number.to_string(), str::to_string),
+                ),
                 Value::Bool(_) | Value::Array(_) | Value::Object(_) => Sent::NotAString,
             };
             (name, value)
         })
         .collect();
     Ok(fields)
+}
+
+/// The text of each top-level member as sent, read again only when one is a number too
+/// large for serde_json's `Number` to keep exactly (beyond 64 bits it becomes an `f64`).
+fn raw_numbers<'a>(
+    bytes: &'a Bytes,
+    object: &serde_json::Map<String, Value>,
+) -> HashMap<String, &'a RawValue> {
+    let inexact = object
+        .values()
+        .any(|value| matches!(value, Value::Number(number) if number.is_f64()));
+    if !inexact {
+        return HashMap::new();
+    }
+    // Duplicate keys keep the last value here too, so this agrees with `object`.
+    serde_json::from_slice(bytes).unwrap_or_default()
+}
+
+/// `-?[0-9]+`: a JSON number Python's json reads as an int.
+fn is_integer_literal(text: &str) -> bool {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// DRF's answer to a body that parsed but is not an object, named with Python's type names.

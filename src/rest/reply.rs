@@ -16,7 +16,7 @@ use axum::{
     Json,
     http::{
         HeaderValue, Method, StatusCode,
-        header::{RETRY_AFTER, WWW_AUTHENTICATE},
+        header::{CACHE_CONTROL, PRAGMA, RETRY_AFTER, WWW_AUTHENTICATE},
     },
     response::{IntoResponse, Response},
 };
@@ -26,6 +26,16 @@ use crate::error::{Error, Field, FieldErrors, MalformedHeader};
 
 /// What a handler returns: its response, or the failure already worded.
 pub type Reply = Result<Response, Response>;
+
+/// A success that carries a token or an API key, marked `Cache-Control: no-store` and
+/// `Pragma: no-cache` (RFC 6749 §5.1) so no cache on the way keeps the credential.
+pub fn carrying_credentials(body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    let headers = response.headers_mut();
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
 
 /// Everything that can make a REST request fail.
 #[derive(Debug)]

@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use super::{
     caller::{RequestContext, authorization},
     payload::Payload,
-    reply::{Dialect, Reply},
+    reply::{Dialect, Reply, carrying_credentials},
 };
 use crate::auth::{AcceptedSchemes, Auth, EmailRule, Registration, model::User};
 
@@ -97,7 +97,7 @@ pub async fn token(
         .create_api_key(&ctx, fields.input("username"), fields.input("password"))
         .await
         .map_err(|e| dialect.reply(e))?;
-    Ok(Json(TokenBody { token }).into_response())
+    Ok(carrying_credentials(Json(TokenBody { token })))
 }
 
 /// `GET /api/me/`: the owner of a `Token` key or a `Bearer` access token.

@@ -62,6 +62,7 @@ mod rows;
 mod sessions;
 mod signing_keys;
 mod sqlite;
+mod user_keys;
 mod users;
 
 /// The database in use: its pools, and whether it is known to be down.

@@ -27,6 +27,7 @@ async fn the_binary_creates_its_database_serves_and_stops_cleanly_on_sigterm() {
         .login(LoginRequest {
             username: "alice".into(),
             password: PASSWORD.into(),
+            email: String::new(),
         })
         .await
         .unwrap()
@@ -54,4 +55,35 @@ async fn the_binary_creates_its_database_serves_and_stops_cleanly_on_sigterm() {
         !log.contains("$argon2id$"),
         "a password hash reached the log:\n{log}"
     );
+}
+
+/// The whole log of a node started with `env`, from start (the "listening" line is
+/// written before the address file) to its exit. A SIGTERM this early may arrive before the
+/// signal handler is in place, so how it exits is not the question here.
+async fn whole_log(env: &[(&str, Option<&str>)], args: &[&str]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let mut node = Node::start_with_env(dir.path(), args, env).await;
+    node.terminate().await;
+    node.finish_reading();
+    node.log()
+}
+
+#[tokio::test]
+async fn rust_log_is_read_when_authd_log_and_log_are_unset() {
+    let quiet = whole_log(&[("RUST_LOG", Some("warn"))], &[]).await;
+    assert!(!quiet.contains("authd listening"), "{quiet}");
+    let neither = whole_log(&[], &[]).await;
+    assert!(neither.contains("authd listening"), "{neither}");
+}
+
+#[tokio::test]
+async fn authd_log_and_log_come_before_rust_log() {
+    let by_variable = whole_log(
+        &[("RUST_LOG", Some("warn")), ("AUTHD_LOG", Some("info"))],
+        &[],
+    )
+    .await;
+    assert!(by_variable.contains("authd listening"), "{by_variable}");
+    let by_flag = whole_log(&[("RUST_LOG", Some("warn"))], &["--log", "info"]).await;
+    assert!(by_flag.contains("authd listening"), "{by_flag}");
 }

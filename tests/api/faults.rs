@@ -192,6 +192,7 @@ async fn losing_postgres_fails_fast_reports_not_serving_and_recovers() {
         client.login(LoginRequest {
             username: "alice".into(),
             password: PASSWORD.into(),
+            email: String::new(),
         }),
     )
     .await
@@ -261,6 +262,7 @@ async fn losing_postgres_fails_fast_reports_not_serving_and_recovers() {
     let login = LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     client.login(login).await.unwrap();
     stop_load.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -58,6 +58,7 @@ async fn every_rpc_works_over_grpc_web() {
     let login = LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     let tokens = client
         .login(login)
@@ -96,6 +97,7 @@ async fn every_rpc_works_over_grpc_web() {
     let login = LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     let tokens = client
         .login(login)

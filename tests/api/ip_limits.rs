@@ -83,6 +83,7 @@ async fn each_address_has_one_budget_for_every_limited_call() {
     let login = LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     second.login(login.clone()).await.unwrap();
     assert_unauthenticated(bad_refresh(&mut second, None).await);

@@ -80,6 +80,7 @@ async fn three_nodes_on_one_postgres_behave_as_one_service() {
     let login = LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     let tokens = clients[0]
         .login(login.clone())

@@ -105,6 +105,7 @@ async fn a_client_deadline_ends_the_wait_and_the_service_carries_on() {
         let mut request = Request::new(authd::pb::LoginRequest {
             username: "carol".into(),
             password: PASSWORD.into(),
+            email: String::new(),
         });
         request.set_timeout(std::time::Duration::from_millis(50));
         app.client().await.login(request).await

@@ -119,6 +119,7 @@ async fn a_replay_flood_logs_one_warning_and_one_summary_line() {
     let login = LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     let tokens = client
         .login(login)

@@ -145,6 +145,27 @@ async fn number_field_is_taken_as_its_text() {
 }
 
 #[tokio::test]
+async fn numbers_beyond_64_bits_keep_their_exact_digits() {
+    let app = TestApp::spawn().await;
+    for (sent, stored) in [
+        (
+            "123456789012345678901234567890",
+            "123456789012345678901234567890",
+        ),
+        (
+            "-98765432109876543210987654321",
+            "-98765432109876543210987654321",
+        ),
+        ("1.5", "1.5"),
+    ] {
+        let body = format!(r#"{{"username": {sent}, "password": "{PASSWORD}"}}"#);
+        let reply = post_raw(&app, "/api/create/", Some("application/json"), body).await;
+        assert_eq!(reply.status, 201, "{sent}: {reply:?}");
+        assert_eq!(reply.json["username"], stored);
+    }
+}
+
+#[tokio::test]
 async fn other_content_type_is_415_unsupported_media_type() {
     let app = TestApp::spawn().await;
     let body =

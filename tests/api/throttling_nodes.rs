@@ -50,6 +50,7 @@ fn login(password: &str) -> LoginRequest {
     LoginRequest {
         username: "alice".into(),
         password: password.into(),
+        email: String::new(),
     }
 }
 

@@ -103,6 +103,7 @@ async fn the_peer_address_reaches_grpc_and_rest_requests() {
     let login = authd::pb::LoginRequest {
         username: "alice".into(),
         password: PASSWORD.into(),
+        email: String::new(),
     };
     client.login(login).await.unwrap();
     let body = serde_json::json!({ "username": "alice", "password": PASSWORD });

@@ -48,6 +48,7 @@ impl TestApp {
         let request = LoginRequest {
             username: username.into(),
             password: password.into(),
+            email: String::new(),
         };
         Ok(self.client().await.login(request).await?.into_inner())
     }

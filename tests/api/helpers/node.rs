@@ -35,19 +35,31 @@ impl Node {
     /// `--address-file`) and waits, at most 30 s, for it to write its address; fails at
     /// once, with its log, if it exits first.
     pub async fn start(dir: &Path, args: &[&str]) -> Node {
+        Self::start_with_env(dir, args, &[("AUTHD_LOG", Some("info"))]).await
+    }
+
+    /// As [`Node::start`], with `env` set (`Some`) or removed (`None`) instead of the
+    /// default `AUTHD_LOG=info`.
+    pub async fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, Option<&str>)]) -> Node {
         let run = tempfile::tempdir().expect("temp dir");
         let address_file = run.path().join("address");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+        command
             .current_dir(dir)
             .args(["--listen", "127.0.0.1:0"])
             .arg("--address-file")
             .arg(&address_file)
             .args(args)
             .env_remove("AUTHD_DATABASE_URL")
-            .env("AUTHD_LOG", "info")
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start authd");
+            .env_remove("AUTHD_LOG")
+            .env_remove("RUST_LOG");
+        for (name, value) in env {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
+        let mut child = command.stderr(Stdio::piped()).spawn().expect("start authd");
         let stderr = child.stderr.take().expect("piped stderr");
         let log = Arc::new(Mutex::new(String::new()));
         let sink = log.clone();
@@ -104,7 +116,7 @@ impl Node {
     }
 
     /// Waits until the log holds everything the process wrote (only once it has exited).
-    fn finish_reading(&mut self) {
+    pub fn finish_reading(&mut self) {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
