@@ -35,9 +35,24 @@ impl Node {
     /// `--address-file`) and waits, at most 30 s, for it to write its address; fails at
     /// once, with its log, if it exits first.
     pub async fn start(dir: &Path, args: &[&str]) -> Node {
+        Self::start_command(Command::new(env!("CARGO_BIN_EXE_authd")), dir, args).await
+    }
+
+    /// Starts the binary as [`Node::start`] does, under the file-creation mask `umask`
+    /// (set by a shell that then execs authd).
+    pub async fn start_with_umask(umask: &str, dir: &Path, args: &[&str]) -> Node {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_authd"));
+        Self::start_command(command, dir, args).await
+    }
+
+    async fn start_command(mut command: Command, dir: &Path, args: &[&str]) -> Node {
         let run = tempfile::tempdir().expect("temp dir");
         let address_file = run.path().join("address");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        let mut child = command
             .current_dir(dir)
             .args(["--listen", "127.0.0.1:0"])
             .arg("--address-file")
