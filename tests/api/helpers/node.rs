@@ -59,6 +59,8 @@ impl Node {
             .arg(&address_file)
             .args(args)
             .env_remove("AUTHD_DATABASE_URL")
+            .env_remove("AUTHD_KEY_ENCRYPTION_KEY")
+            .env_remove("AUTHD_KEY_ENCRYPTION_KEY_FILE")
             .env("AUTHD_LOG", "info")
             .stderr(Stdio::piped())
             .spawn()
@@ -157,6 +159,40 @@ impl Node {
             .expect("join")
             .expect("wait for authd")
     }
+}
+
+/// Starts the binary in `dir` with `args` and the environment `env`, expecting it to refuse
+/// to start: waits (at most 30 s) for it to exit, asserts it failed, returns its stderr.
+pub async fn refused_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .current_dir(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("AUTHD_DATABASE_URL")
+        .env_remove("AUTHD_KEY_ENCRYPTION_KEY")
+        .env_remove("AUTHD_KEY_ENCRYPTION_KEY_FILE")
+        .envs(env.iter().copied())
+        .env("AUTHD_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start authd");
+    let deadline = Instant::now() + STARTUP_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for authd") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("authd did not exit within {STARTUP_LIMIT:?}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    };
+    let mut log = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut stderr, &mut log).expect("read stderr");
+    }
+    assert!(!status.success(), "authd started:\n{log}");
+    log
 }
 
 impl Drop for Node {
