@@ -61,7 +61,8 @@ impl KeyEncryptionKey {
 
     /// The key as 64 lowercase hex characters, for writing the key file.
     pub fn to_hex(&self) -> Zeroizing<String> {
-        let mut text = Zeroizing::new(String::with_capacity(KEK_BYTES * 2));
+        // Room for the newline the key file adds, so no unwiped copy is left behind.
+        let mut text = Zeroizing::new(String::with_capacity(KEK_BYTES * 2 + 1));
         for byte in self.0.iter() {
             text.push(char::from(HEX[usize::from(byte >> 4)]));
             text.push(char::from(HEX[usize::from(byte & 0x0f)]));
