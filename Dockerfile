@@ -1,5 +1,5 @@
 # authd in a container: multi-stage, dependencies cached in their own layer, a small
-# runtime image, a non-root user, the SQLite file on a volume.
+# runtime image, a non-root user, the SQLite file on a volume only that user can enter.
 #
 # There is no Docker engine on our build machines, so this file is not built in CI. Its
 # steps are deliberately the ones CI does prove (`.ci/container`): the dependency stage's
@@ -27,7 +27,7 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked
 
 FROM debian:bookworm-slim
 RUN useradd --system --uid 10001 --home-dir /var/lib/authd --shell /usr/sbin/nologin authd \
-    && mkdir -p /var/lib/authd && chown authd:authd /var/lib/authd
+    && mkdir -p /var/lib/authd && chown authd:authd /var/lib/authd && chmod 0700 /var/lib/authd
 COPY --from=build /src/target/release/authd /usr/local/bin/authd
 USER authd
 WORKDIR /var/lib/authd

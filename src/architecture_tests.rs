@@ -26,10 +26,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("cors", &["error"]),
     ("listener", &[]),
     ("config", &["auth", "store", "listener"]),
+    ("key_file", &["auth", "config", "error", "store"]),
     (
         "server",
         &[
             "auth", "store", "grpc", "rest", "cors", "error", "clock", "config", "pb", "listener",
+            "key_file",
         ],
     ),
 ];

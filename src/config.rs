@@ -14,6 +14,7 @@ use crate::{
         AuthSettings,
         forwarded::parse_network,
         hashing::{HashLimits, HashParams},
+        sealing::KeyEncryptionKey,
         tokens::TokenSettings,
     },
     listener::ConnectionLimits,
@@ -105,6 +106,25 @@ pub struct Config {
         hide_env_values = true
     )]
     pub database_url: DatabaseUrl,
+
+    /// The key-encryption key that seals the signing keys in the database: 64 hex
+    /// characters (32 bytes). Give it as the variable, not the flag: a command line is
+    /// visible to every local user. Nodes sharing a database need the same key.
+    #[arg(
+        long,
+        env = "AUTHD_KEY_ENCRYPTION_KEY",
+        hide_env_values = true,
+        value_parser = KekParser,
+        conflicts_with = "key_encryption_key_file"
+    )]
+    pub key_encryption_key: Option<KeyEncryptionKey>,
+
+    /// A file holding the key-encryption key (64 hex characters, a newline allowed); it
+    /// must exist. Default: none given, the key is read from (or on a new database
+    /// generated, owner-only, as) `DATABASE.kek` beside a SQLite file, `./authd.kek` for
+    /// PostgreSQL.
+    #[arg(long, env = "AUTHD_KEY_ENCRYPTION_KEY_FILE", value_name = "PATH")]
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
 
     /// Most connections one node keeps to PostgreSQL. Size it so that nodes × this stays
     /// under the server's `max_connections`. (SQLite uses one writer and a few readers.)
@@ -298,6 +318,31 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Parses the key-encryption key with an error that never quotes the value (clap's own
+/// errors do, and a mistyped key is still most of a key).
+#[derive(Clone)]
+struct KekParser;
+
+impl clap::builder::TypedValueParser for KekParser {
+    type Value = KeyEncryptionKey;
+
+    fn parse_ref(
+        &self,
+        _command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<KeyEncryptionKey, clap::Error> {
+        let refuse = |problem: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("--key-encryption-key (AUTHD_KEY_ENCRYPTION_KEY): {problem}\n"),
+            )
+        };
+        let text = value.to_str().ok_or_else(|| refuse("not UTF-8"))?;
+        KeyEncryptionKey::parse_hex(text).map_err(|problem| refuse(&problem))
+    }
+}
+
 /// Seconds from `parse_duration` (never negative) as a `Duration`.
 fn seconds(seconds: i64) -> Duration {
     Duration::from_secs(seconds.unsigned_abs())
@@ -415,6 +460,17 @@ mod tests {
         assert_eq!(limits.max_message_bytes, 65_536);
         assert_eq!(config.ip_limit, 300);
         assert!(config.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn the_key_encryption_key_is_never_printed() {
+        let hex = "ab".repeat(32);
+        let config =
+            Config::try_parse_from(["authd", "--key-encryption-key", &hex]).expect("flags parse");
+        assert!(config.key_encryption_key.is_some());
+        assert!(!format!("{config:?}").contains(&hex));
+        let short = Config::try_parse_from(["authd", "--key-encryption-key", "abcd"]);
+        assert!(short.is_err_and(|e| !e.to_string().contains("abcd")));
     }
 
     #[test]

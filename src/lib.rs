@@ -19,6 +19,8 @@
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
 //!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
+//! - [`key_file`] — where the key-encryption key comes from: a setting, or a file
+//!   generated on first start.
 //! - [`cors`] — CORS for the browser origins an operator allows.
 //! - [`demo`] — the demo page at `/`, built from `web/` and embedded in the binary.
 //! - [`pb`] — code generated from `proto/auth/v1/auth.proto`.
@@ -30,6 +32,7 @@ pub mod cors;
 pub mod demo;
 pub mod error;
 pub mod grpc;
+pub mod key_file;
 pub mod listener;
 pub mod rest;
 pub mod server;

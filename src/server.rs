@@ -23,6 +23,7 @@ use crate::{
     config::Config,
     error::Error,
     grpc::{Deadline, GrpcAuth},
+    key_file,
     listener::{self, ConnectionLimits},
     pb::{self, auth_service_server::AuthServiceServer},
     rest::{self, BodyLimits},
@@ -43,7 +44,8 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
     let cors = crate::cors::layer(&config.cors_origins)?;
     let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
     tracing::info!(engine = %store.engine_version().await?, "database ready");
-    let auth = Arc::new(Auth::new(store, config.auth_settings(), clock).await?);
+    let kek = key_file::key_encryption_key(config, &store).await?;
+    let auth = Arc::new(Auth::new(store, config.auth_settings(), clock, &kek).await?);
     let shutdown_grace = Duration::from_secs(config.shutdown_grace.unsigned_abs());
     Ok(App {
         auth,

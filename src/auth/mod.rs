@@ -29,6 +29,7 @@ pub mod model;
 pub mod password_policy;
 pub mod periodic;
 pub mod rekey;
+pub mod sealing;
 pub mod throttle;
 pub mod tokens;
 
@@ -43,9 +44,10 @@ use client_limit::ClientLimiter;
 use forwarded::TrustedProxies;
 use hashing::{HashLimits, HashParams, Hasher};
 use ipnet::IpNet;
-use model::{KeyPair, RotationRule, VerificationKey};
+use model::{RotationRule, VerificationKey};
 use password_policy::PasswordPolicy;
 use periodic::{Periodic, SampledLine};
+use sealing::KeyEncryptionKey;
 use tokens::{TokenSettings, TokenSigner};
 
 pub use context::{Caller, Context};
@@ -105,25 +107,30 @@ struct FloodLines {
 const FLOOD_LINE_INTERVAL: i64 = 60;
 
 impl Auth {
-    /// Loads (or on first start creates) the signing key, and prepares the hasher and the
-    /// password policy.
+    /// Loads (or on first start creates) the signing key, opening it with `kek`, and
+    /// prepares the hasher and the password policy.
     pub async fn new(
         store: Store,
         settings: AuthSettings,
         clock: Arc<dyn Clock>,
+        kek: &KeyEncryptionKey,
     ) -> Result<Self, Error> {
-        let candidate = KeyPair::generate(clock.now())?;
-        let keys = store.ensure_signing_key(&candidate).await?;
+        let (mut keys, created) = keys::load_or_create(&store, kek, clock.now()).await?;
         let (active, others) = keys
             .split_first()
             .ok_or_else(|| Error::Internal("no signing key after creating one".into()))?;
-        if active.kid == candidate.kid {
+        if created {
             tracing::info!(kid = %active.kid, "created a new signing key");
+        }
+        let signer = TokenSigner::new(settings.tokens, active, others);
+        // The signer holds its own copy; these clear bytes are not needed any more.
+        for key in &mut keys {
+            zeroize::Zeroize::zeroize(&mut key.private_pkcs8);
         }
         let hasher = Hasher::new(settings.hashing, settings.hash_limits)?;
         rekey::rekey_users(&store).await?;
         Ok(Self {
-            signer: TokenSigner::new(settings.tokens, active, others),
+            signer,
             policy: PasswordPolicy::load()?,
             hasher,
             store,

@@ -196,8 +196,9 @@ pub struct TokenPair {
     pub refresh: IssuedToken,
 }
 
-/// A signing key as stored: the private key as PKCS#8 DER, the raw 32-byte Ed25519 public
-/// key, and its `kid` (the RFC 7638 thumbprint of the public key).
+/// A signing key in memory: the private key as clear PKCS#8 DER, the raw 32-byte Ed25519
+/// public key, and its `kid` (the RFC 7638 thumbprint of the public key). The database
+/// holds it as a [`StoredSigningKey`].
 #[derive(Clone)]
 pub struct KeyPair {
     pub kid: String,
@@ -211,6 +212,25 @@ impl fmt::Debug for KeyPair {
         f.debug_struct("KeyPair")
             .field("kid", &self.kid)
             .field("private_pkcs8", &"<redacted>")
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
+
+/// A signing key as the database holds it: the private key sealed under the
+/// key-encryption key (see `auth::sealing`), or in clear if an older version stored it.
+pub struct StoredSigningKey {
+    pub kid: String,
+    pub private_key: Vec<u8>,
+    pub public_key: Vec<u8>,
+    pub created_at: i64,
+}
+
+impl fmt::Debug for StoredSigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSigningKey")
+            .field("kid", &self.kid)
+            .field("private_key", &"<redacted>")
             .field("created_at", &self.created_at)
             .finish()
     }

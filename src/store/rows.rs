@@ -2,7 +2,7 @@
 //! the core's nouns. Kept apart from the queries so a column reordering in a `SELECT` is
 //! caught by name, not silently swapped between two columns of one type.
 
-use crate::auth::model::{KeyPair, PasswordRecord, User};
+use crate::auth::model::{PasswordRecord, StoredSigningKey, User};
 
 /// `id, username, email, created_at` of `users`.
 #[derive(sqlx::FromRow)]
@@ -59,11 +59,11 @@ pub struct SigningKeyRow {
     pub created_at: i64,
 }
 
-impl From<SigningKeyRow> for KeyPair {
+impl From<SigningKeyRow> for StoredSigningKey {
     fn from(row: SigningKeyRow) -> Self {
         Self {
             kid: row.kid,
-            private_pkcs8: row.private_key,
+            private_key: row.private_key,
             public_key: row.public_key,
             created_at: row.created_at,
         }

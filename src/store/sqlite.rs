@@ -2,8 +2,19 @@
 //!
 //! `synchronous = NORMAL` is durable across process crashes in WAL mode; a power cut may
 //! lose the last commits, never corrupt the file.
+//!
+//! The file holds password hashes and the (encrypted) signing key, so it is owner-only
+//! whatever the umask: authd creates it 0600 itself before SQLite opens it (sqlx would
+//! create it with the umask's mode), and SQLite gives the `-wal` and `-shm` files it makes
+//! later the database file's mode. A file left too open by an older version, or by hand,
+//! is tightened at start, with a warning.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::Path,
+    str::FromStr,
+    time::Duration,
+};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -23,6 +34,11 @@ pub async fn connect(url: &str) -> Result<Pools, Error> {
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(ACQUIRE_TIMEOUT);
+    let file = options.get_filename().to_path_buf();
+    let on_disk = file.as_os_str() != ":memory:";
+    if on_disk {
+        create_owner_only(&file)?;
+    }
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -32,6 +48,14 @@ pub async fn connect(url: &str) -> Result<Pools, Error> {
         .run(&writer)
         .await
         .map_err(|e| Error::Internal(format!("migrating the database: {e}")))?;
+    if on_disk {
+        // The writer has opened the WAL, so `-wal` and `-shm` exist now.
+        for suffix in ["-wal", "-shm"] {
+            let mut companion = file.clone().into_os_string();
+            companion.push(suffix);
+            restrict(Path::new(&companion))?;
+        }
+    }
     let readers = std::thread::available_parallelism()
         .map_or(2, |n| n.get() as u32 * 2)
         .min(MAX_READERS);
@@ -41,4 +65,40 @@ pub async fn connect(url: &str) -> Result<Pools, Error> {
         .connect_with(options.read_only(true))
         .await?;
     Ok(Pools::Sqlite { writer, reader })
+}
+
+/// Creates the database file owner-only if it does not exist, and makes an existing one so.
+fn create_owner_only(file: &Path) -> Result<(), Error> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(OWNER_ONLY)
+        .open(file)
+        .map_err(|e| Error::Internal(format!("creating {}: {e}", file.display())))?;
+    restrict(file)
+}
+
+/// Owner read and write, nothing for group or others.
+const OWNER_ONLY: u32 = 0o600;
+
+/// Takes group and other permissions off `file` if it exists and has any.
+fn restrict(file: &Path) -> Result<(), Error> {
+    let mode = match std::fs::metadata(file) {
+        Ok(metadata) => metadata.permissions().mode() & 0o777,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::Internal(format!("reading {}: {e}", file.display()))),
+    };
+    if mode & 0o077 == 0 {
+        return Ok(());
+    }
+    std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode & 0o700))
+        .map_err(|e| Error::Internal(format!("restricting {}: {e}", file.display())))?;
+    tracing::warn!(
+        file = %file.display(),
+        was = format!("{mode:o}"),
+        now = format!("{:o}", mode & 0o700),
+        "the database file was readable by other users; made it owner-only"
+    );
+    Ok(())
 }

@@ -16,7 +16,7 @@ use tokio::{net::TcpListener, sync::oneshot};
 use tonic::{Code, transport::Channel};
 
 use crate::{
-    helpers::{PASSWORD, postgres_database},
+    helpers::{PASSWORD, TEST_KEK, postgres_database},
     throttling::{alice, retry_after},
 };
 
@@ -29,6 +29,8 @@ pub async fn start_node(url: &str, clock: &ManualClock) -> (SocketAddr, oneshot:
         url,
         "--database-max-connections",
         "4",
+        "--key-encryption-key",
+        TEST_KEK,
     ])
     .unwrap();
     let app = server::build(&config, Arc::new(clock.clone()))

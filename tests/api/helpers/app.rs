@@ -12,6 +12,9 @@ use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use super::{database, test_log};
 
+/// The key-encryption key of every in-process server not given another.
+pub const TEST_KEK: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
 pub struct TestApp {
     pub address: SocketAddr,
     pub clock: ManualClock,
@@ -129,6 +132,14 @@ async fn start(
     test_log::init();
     let mut args = vec!["authd", "--database-url", database_url];
     args.extend(flags.iter().map(String::as_str));
+    // Every in-process server shares one KEK, so servers on one PostgreSQL database agree
+    // and none writes a generated one into the working directory.
+    if !flags
+        .iter()
+        .any(|flag| flag.starts_with("--key-encryption-key"))
+    {
+        args.extend(["--key-encryption-key", TEST_KEK]);
+    }
     let config = Config::try_parse_from(args).expect("test config");
     let app = server::build(&config, Arc::new(clock.clone()))
         .await

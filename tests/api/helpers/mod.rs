@@ -17,10 +17,10 @@ mod rest;
 mod test_log;
 mod values;
 
-pub use app::TestApp;
+pub use app::{TEST_KEK, TestApp};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
-pub use node::Node;
+pub use node::{Node, refused_start};
 pub use rest::{
     RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
     post_form, post_json, post_raw, send,

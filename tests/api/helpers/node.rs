@@ -41,9 +41,28 @@ impl Node {
     /// As [`Node::start`], with `env` set (`Some`) or removed (`None`) instead of the
     /// default `AUTHD_LOG=info`.
     pub async fn start_with_env(dir: &Path, args: &[&str], env: &[(&str, Option<&str>)]) -> Node {
+        Self::start_command(Command::new(env!("CARGO_BIN_EXE_authd")), dir, args, env).await
+    }
+
+    /// Starts the binary as [`Node::start`] does, under the file-creation mask `umask`
+    /// (set by a shell that then execs authd).
+    pub async fn start_with_umask(umask: &str, dir: &Path, args: &[&str]) -> Node {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_authd"));
+        Self::start_command(command, dir, args, &[("AUTHD_LOG", Some("info"))]).await
+    }
+
+    async fn start_command(
+        mut command: Command,
+        dir: &Path,
+        args: &[&str],
+        env: &[(&str, Option<&str>)],
+    ) -> Node {
         let run = tempfile::tempdir().expect("temp dir");
         let address_file = run.path().join("address");
-        let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
         command
             .current_dir(dir)
             .args(["--listen", "127.0.0.1:0"])
@@ -52,7 +71,9 @@ impl Node {
             .args(args)
             .env_remove("AUTHD_DATABASE_URL")
             .env_remove("AUTHD_LOG")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            .env_remove("AUTHD_KEY_ENCRYPTION_KEY")
+            .env_remove("AUTHD_KEY_ENCRYPTION_KEY_FILE");
         for (name, value) in env {
             match value {
                 Some(value) => command.env(name, value),
@@ -154,6 +175,40 @@ impl Node {
             .expect("join")
             .expect("wait for authd")
     }
+}
+
+/// Starts the binary in `dir` with `args` and the environment `env`, expecting it to refuse
+/// to start: waits (at most 30 s) for it to exit, asserts it failed, returns its stderr.
+pub async fn refused_start(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_authd"))
+        .current_dir(dir)
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env_remove("AUTHD_DATABASE_URL")
+        .env_remove("AUTHD_KEY_ENCRYPTION_KEY")
+        .env_remove("AUTHD_KEY_ENCRYPTION_KEY_FILE")
+        .envs(env.iter().copied())
+        .env("AUTHD_LOG", "info")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start authd");
+    let deadline = Instant::now() + STARTUP_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for authd") {
+            break status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("authd did not exit within {STARTUP_LIMIT:?}");
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    };
+    let mut log = String::new();
+    if let Some(mut stderr) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut stderr, &mut log).expect("read stderr");
+    }
+    assert!(!status.success(), "authd started:\n{log}");
+    log
 }
 
 impl Drop for Node {
