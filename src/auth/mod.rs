@@ -128,7 +128,7 @@ impl Auth {
             zeroize::Zeroize::zeroize(&mut key.private_pkcs8);
         }
         let hasher = Hasher::new(settings.hashing, settings.hash_limits)?;
-        rekey::rekey_users(&store).await?;
+        rekey::rekey_users(&store, clock.now()).await?;
         Ok(Self {
             signer,
             policy: PasswordPolicy::load()?,

@@ -7,7 +7,8 @@
 //! one name (`strasse` and `straße` registered before) cannot both hold the key: the row whose
 //! key would change keeps its old one and is reported by id for an operator to rename,
 //! instead of failing the start. Re-keying is idempotent, so nodes that start together on one database
-//! only repeat each other's work.
+//! only repeat each other's work. A pass that finds no collision is recorded (`upkeep`), so
+//! the scan is paid once per database, not at every start.
 
 use super::fields::{email_key, username_key};
 use crate::{
@@ -28,8 +29,23 @@ pub struct Rekeyed {
     pub collisions: u64,
 }
 
-/// Rewrites every user's keys that are not in the current form.
-pub async fn rekey_users(store: &Store) -> Result<Rekeyed, Error> {
+/// The upkeep record of a complete pass: once it is there, starts skip the scan.
+const UPKEEP: &str = "user_keys_v2";
+
+/// Rewrites every user's keys that are not in the current form, unless a complete pass is
+/// recorded. A pass that left collisions is not recorded, so each start reports them again.
+pub async fn rekey_users(store: &Store, now: i64) -> Result<Rekeyed, Error> {
+    if store.upkeep_done(UPKEEP).await? {
+        return Ok(Rekeyed::default());
+    }
+    let done = rekey_all(store).await?;
+    if done.collisions == 0 {
+        store.record_upkeep(UPKEEP, now).await?;
+    }
+    Ok(done)
+}
+
+async fn rekey_all(store: &Store) -> Result<Rekeyed, Error> {
     let mut done = Rekeyed::default();
     let mut after = 0;
     loop {

@@ -39,6 +39,24 @@ impl Store {
             .collect())
     }
 
+    /// Whether the one-off upkeep `name` has been completed on this database.
+    pub async fn upkeep_done(&self, name: &str) -> Result<bool, Error> {
+        const SQL: &str = "SELECT EXISTS (SELECT 1 FROM upkeep WHERE name = $1)";
+        Ok(on_reader!(self, db => {
+            sqlx::query_scalar(SQL).bind(name).fetch_one(db).await?
+        }))
+    }
+
+    /// Records that the one-off upkeep `name` is complete (nodes racing record it once).
+    pub async fn record_upkeep(&self, name: &str, now: i64) -> Result<(), Error> {
+        const SQL: &str =
+            "INSERT INTO upkeep (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING";
+        on_writer!(self, db => {
+            sqlx::query(SQL).bind(name).bind(now).execute(db).await?;
+        });
+        Ok(())
+    }
+
     /// The username key of the user whose email key is `email_key`.
     pub async fn username_key_for_email(&self, email_key: &str) -> Result<Option<String>, Error> {
         const SQL: &str = "SELECT username_key FROM users WHERE email_key = $1";

@@ -165,6 +165,35 @@ async fn old_rows_that_are_now_one_name_keep_their_keys_and_the_server_starts() 
 }
 
 /// Rewrites rows as a database made before NFKC and case folding holds them.
+/// Puts rows back as a database from before the current key rules had them: with the keys
+/// of `sql`, and without the record of a completed re-keying.
 async fn as_the_old_rule_stored(app: &TestApp, sql: &'static str) {
     sqlx::query(sql).execute(&app.db).await.unwrap();
+    sqlx::query("DELETE FROM upkeep")
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_complete_re_keying_is_recorded_and_later_starts_skip_it() {
+    let mut app = TestApp::spawn().await;
+    app.register("foo", "foo@example.com", PASSWORD)
+        .await
+        .unwrap();
+    assert_eq!(
+        scalars::<String>(&app.db, "SELECT name FROM upkeep").await,
+        ["user_keys_v2"]
+    );
+    // A key in the old form written after the recorded pass is left alone by a restart:
+    // nothing is scanned again.
+    sqlx::query("UPDATE users SET username_key = 'FOO-old' WHERE username = 'foo'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    app.restart().await;
+    assert_eq!(
+        scalars::<String>(&app.db, "SELECT username_key FROM users").await,
+        ["FOO-old"]
+    );
 }
