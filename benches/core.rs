@@ -39,10 +39,13 @@ fn main() {
         refresh_lifetime: 86_400,
     };
     let signer = TokenSigner::new(settings, &key, &[]);
-    let token = signer.issue(TokenKind::Access, 42, now).unwrap().token;
+    let token = signer
+        .issue(TokenKind::Access, 42, now, i64::MAX)
+        .unwrap()
+        .token;
     let budget = Duration::from_secs(2);
     measure("token issue (EdDSA)", budget, || {
-        signer.issue(TokenKind::Access, 42, now).unwrap();
+        signer.issue(TokenKind::Access, 42, now, i64::MAX).unwrap();
     });
     measure("token verify (EdDSA)", budget, || {
         signer.verify(&token, TokenKind::Access, now).unwrap();

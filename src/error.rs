@@ -21,6 +21,14 @@ pub enum Field {
     Email,
     Password,
     RefreshToken,
+    /// The password a password change must prove.
+    CurrentPassword,
+    /// The password a password change sets.
+    NewPassword,
+    /// The new password entered a second time, where a form asks for it twice.
+    NewPasswordConfirmation,
+    /// The public id of a session.
+    SessionId,
     /// The request as a whole rather than one field (DRF's `non_field_errors`).
     Request,
 }
@@ -105,6 +113,10 @@ pub enum Error {
     /// An `Authorization` value in a scheme the endpoint reads, but not well formed.
     #[error("invalid authorization header")]
     MalformedCredentials(MalformedHeader),
+    /// What the request names does not exist, or is not the caller's to see: the same
+    /// answer either way.
+    #[error("not found")]
+    NotFound,
     /// A token that is malformed, forged, expired, of the wrong type, spent or revoked.
     #[error("token is invalid or expired")]
     InvalidToken,
@@ -136,6 +148,7 @@ impl Error {
             Error::MissingCredentials => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             Error::MalformedCredentials(_) => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             Error::InvalidToken => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
+            Error::NotFound => (Code::NotFound, StatusCode::NOT_FOUND),
             Error::Throttled { .. } => (Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS),
             Error::Overloaded { .. } => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
             Error::Unavailable(_) => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
@@ -163,6 +176,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::NotFound
             | Error::Unavailable(_)
             | Error::Internal(_) => None,
         }
@@ -176,6 +190,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::NotFound
             | Error::Throttled { .. }
             | Error::Overloaded { .. }
             | Error::Unavailable(_)
@@ -193,6 +208,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::NotFound
             | Error::Throttled { .. }
             | Error::Overloaded { .. } => None,
         }
@@ -209,6 +225,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::NotFound
             | Error::Throttled { .. }
             | Error::Overloaded { .. } => {}
         }

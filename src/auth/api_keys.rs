@@ -11,7 +11,7 @@
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use super::{Auth, Context, fields::Input, model::User, tokens::random_hex};
+use super::{Auth, Context, fields::Input, tokens::random_hex};
 use crate::error::Error;
 
 /// Live API keys a user may hold; issuing one more revokes the oldest.
@@ -35,11 +35,6 @@ impl Auth {
             .await?;
         tracing::info!("API key issued");
         Ok(key)
-    }
-
-    /// The active owner of a live API key.
-    pub(super) async fn api_key_user(&self, key: &str, now: i64) -> Result<Option<User>, Error> {
-        self.store.api_key_user(&key_hash(key), now).await
     }
 }
 

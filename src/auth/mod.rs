@@ -34,8 +34,10 @@ pub mod throttle;
 pub mod tokens;
 
 mod login_email;
+mod password_change;
 mod register;
 mod sessions;
+mod user_sessions;
 
 use std::sync::Arc;
 
@@ -52,6 +54,7 @@ use tokens::{TokenSettings, TokenSigner};
 
 pub use context::{Caller, Context};
 pub use credentials::AcceptedSchemes;
+pub use password_change::{Confirmation, PasswordChange};
 pub use register::{EmailRule, Registration};
 
 /// How the core is tuned; built from the command line by `server`.

@@ -121,6 +121,15 @@ pub enum EndedSessionToken {
     Unspent,
 }
 
+/// A recorded refresh token's session, as read before anything is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshSession {
+    /// The session is live until `ends_at` at the latest (no refresh moves it).
+    Live { ends_at: i64 },
+    /// The session is over.
+    Over(EndedSessionToken),
+}
+
 /// The rule a claim on a username's login attempts follows; the numbers are the core's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AttemptRule {
@@ -148,6 +157,49 @@ pub enum LoginClaim {
 pub struct Revoked {
     pub sessions: u64,
     pub api_keys: u64,
+}
+
+/// How a request proved who it is: an access token of a session, or an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// An access JWT; `session_id` is its session's key in the database.
+    Session { session_id: i64 },
+    /// An API key, known by its hash.
+    ApiKey { key_hash: String },
+}
+
+/// The user behind a request's credentials, and which credential it was.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub user: User,
+    pub credential: Credential,
+}
+
+/// What a new session records of the login that started it.
+#[derive(Debug, Clone)]
+pub struct SessionOrigin<'a> {
+    /// The id its user names it by: random, not the database key.
+    pub public_id: &'a str,
+    pub user_agent: Option<&'a str>,
+    /// The client's address (behind trusted proxies), as text.
+    pub ip: Option<String>,
+}
+
+/// A live session as its user sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// The public id (32 hex characters).
+    pub id: String,
+    pub created_at: i64,
+    /// When it ends unless refreshed: its newest refresh token's expiry, or its absolute
+    /// end if that comes first.
+    pub expires_at: i64,
+    /// Its login, or its latest refresh.
+    pub last_used_at: i64,
+    /// Whether the request asking is authenticated by this session.
+    pub current: bool,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
 }
 
 /// The two kinds of JWT authd issues.

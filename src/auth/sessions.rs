@@ -18,7 +18,11 @@ use super::{
     credentials::{Credentials, parse_authorization},
     fields::{Input, Password, login_username, required_text},
     hashing::Reservation,
-    model::{EndedSessionToken, Ending, Revoked, Rotation, TokenKind, TokenPair, User},
+    model::{
+        Credential, EndedSessionToken, Ending, Identity, RefreshSession, Revoked, Rotation,
+        SessionOrigin, TokenKind, TokenPair, User,
+    },
+    tokens::random_hex,
 };
 use crate::error::{Error, Field, FieldErrors};
 
@@ -41,9 +45,16 @@ impl Auth {
         ctx: &Context,
         user: User,
     ) -> Result<(User, TokenPair), Error> {
-        let pair = self.issue_pair(ctx, user.id)?;
         let ends_at = ctx.now.saturating_add(self.session_max_age);
-        self.store.start_session(user.id, &pair, ends_at).await?;
+        let pair = self.issue_pair(ctx, user.id, ends_at)?;
+        let origin = SessionOrigin {
+            public_id: &random_hex::<16>()?,
+            user_agent: ctx.user_agent.as_deref(),
+            ip: ctx.client.map(|ip| ip.to_string()),
+        };
+        self.store
+            .start_session(user.id, &pair, ends_at, &origin)
+            .await?;
         tracing::info!("session started");
         Ok((user, pair))
     }
@@ -110,8 +121,8 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
-        self.refuse_if_session_ended(ctx, &claims.jti).await?;
-        let pair = self.issue_pair(ctx, claims.user_id)?;
+        let ends_at = self.live_session_end(ctx, &claims.jti).await?;
+        let pair = self.issue_pair(ctx, claims.user_id, ends_at)?;
         let rotation = self
             .store
             .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair, self.rotation)
@@ -134,7 +145,7 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
         tracing::Span::current().record("user_id", claims.user_id);
-        self.refuse_if_session_ended(ctx, &claims.jti).await?;
+        self.live_session_end(ctx, &claims.jti).await?;
         match self.store.end_session(&claims.jti, ctx.now).await? {
             Ending::Ended => {
                 tracing::info!("session ended");
@@ -146,13 +157,16 @@ impl Auth {
         }
     }
 
-    /// Refuses a refresh token whose session is already over, on a read: whatever it is
-    /// presented for, nothing is left to change.
-    async fn refuse_if_session_ended(&self, ctx: &Context, jti: &str) -> Result<(), Error> {
-        match self.store.ended_session_token(jti).await? {
-            None => Ok(()),
-            Some(EndedSessionToken::Spent) => Err(self.replayed(ctx)),
-            Some(EndedSessionToken::Unspent) => Err(Error::InvalidToken),
+    /// When the live session of refresh token `jti` ends for good. A token never recorded,
+    /// or whose session is already over, is refused on this read: whatever it is presented
+    /// for, nothing is left to change.
+    async fn live_session_end(&self, ctx: &Context, jti: &str) -> Result<i64, Error> {
+        match self.store.refresh_session(jti).await? {
+            Some(RefreshSession::Live { ends_at }) => Ok(ends_at),
+            Some(RefreshSession::Over(EndedSessionToken::Spent)) => Err(self.replayed(ctx)),
+            Some(RefreshSession::Over(EndedSessionToken::Unspent)) | None => {
+                Err(Error::InvalidToken)
+            }
         }
     }
 
@@ -188,16 +202,42 @@ impl Auth {
         authorization: Option<&str>,
         accepted: AcceptedSchemes,
     ) -> Result<User, Error> {
-        let user = match parse_authorization(authorization, accepted)? {
+        Ok(self.identify(ctx, authorization, accepted).await?.user)
+    }
+
+    /// The user behind an `Authorization` value, as [`Auth::me`], and the credential it
+    /// was: what the calls that act on the caller's own sessions need.
+    pub(super) async fn identify(
+        &self,
+        ctx: &Context,
+        authorization: Option<&str>,
+        accepted: AcceptedSchemes,
+    ) -> Result<Identity, Error> {
+        let identity = match parse_authorization(authorization, accepted)? {
             Credentials::Bearer(token) => {
                 let claims = self.signer.verify(token, TokenKind::Access, ctx.now)?;
-                self.store.session_user(&claims.jti, ctx.now).await?
+                self.store
+                    .session_user(&claims.jti, ctx.now)
+                    .await?
+                    .map(|(user, session_id)| Identity {
+                        user,
+                        credential: Credential::Session { session_id },
+                    })
             }
-            Credentials::ApiKey(key) => self.api_key_user(key, ctx.now).await?,
+            Credentials::ApiKey(key) => {
+                let key_hash = super::api_keys::key_hash(key);
+                self.store
+                    .api_key_user(&key_hash, ctx.now)
+                    .await?
+                    .map(|user| Identity {
+                        user,
+                        credential: Credential::ApiKey { key_hash },
+                    })
+            }
         };
-        let user = user.ok_or(Error::InvalidToken)?;
-        tracing::Span::current().record("user_id", user.id);
-        Ok(user)
+        let identity = identity.ok_or(Error::InvalidToken)?;
+        tracing::Span::current().record("user_id", identity.user.id);
+        Ok(identity)
     }
 
     /// Ends every session and API key of the caller behind `authorization`.
@@ -219,10 +259,21 @@ impl Auth {
         Ok(revoked)
     }
 
-    pub(super) fn issue_pair(&self, ctx: &Context, user_id: i64) -> Result<TokenPair, Error> {
+    /// A new pair for `user_id` in a session that ends for good at `ends_at`: neither token
+    /// claims to live past it.
+    pub(super) fn issue_pair(
+        &self,
+        ctx: &Context,
+        user_id: i64,
+        ends_at: i64,
+    ) -> Result<TokenPair, Error> {
         Ok(TokenPair {
-            access: self.signer.issue(TokenKind::Access, user_id, ctx.now)?,
-            refresh: self.signer.issue(TokenKind::Refresh, user_id, ctx.now)?,
+            access: self
+                .signer
+                .issue(TokenKind::Access, user_id, ctx.now, ends_at)?,
+            refresh: self
+                .signer
+                .issue(TokenKind::Refresh, user_id, ctx.now, ends_at)?,
         })
     }
 }

@@ -88,11 +88,19 @@ impl TokenSigner {
         }
     }
 
-    pub fn issue(&self, kind: TokenKind, user_id: i64, now: i64) -> Result<IssuedToken, Error> {
+    /// A token of `kind` for `user_id`, living its configured lifetime from `now` but not
+    /// past `not_after` (its session's end).
+    pub fn issue(
+        &self,
+        kind: TokenKind,
+        user_id: i64,
+        now: i64,
+        not_after: i64,
+    ) -> Result<IssuedToken, Error> {
         let lifetime = self.lifetime(kind);
         let claims = Claims {
             token_type: kind.as_str().to_string(),
-            exp: now + lifetime,
+            exp: now.saturating_add(lifetime).min(not_after),
             iat: now,
             jti: new_jti()?,
             user_id,

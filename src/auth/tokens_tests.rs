@@ -19,9 +19,24 @@ fn signer_with(settings: TokenSettings) -> Result<(TokenSigner, KeyPair), Error>
 }
 
 #[test]
+fn no_token_claims_to_outlive_its_session() -> Result<(), Error> {
+    let (signer, _) = signer_with(settings())?;
+    let session_end = NOW + 600;
+    for kind in [TokenKind::Access, TokenKind::Refresh] {
+        let issued = signer.issue(kind, 1, NOW, session_end)?;
+        assert_eq!(issued.expires_at, session_end);
+        let claims = signer.verify(&issued.token, kind, NOW)?;
+        assert_eq!(claims.exp, session_end);
+    }
+    let far = signer.issue(TokenKind::Access, 1, NOW, NOW + 1_000_000)?;
+    assert_eq!(far.expires_at, NOW + 3600);
+    Ok(())
+}
+
+#[test]
 fn issued_tokens_verify_with_simplejwt_claims() -> Result<(), Error> {
     let (signer, key) = signer_with(settings())?;
-    let issued = signer.issue(TokenKind::Access, 42, NOW)?;
+    let issued = signer.issue(TokenKind::Access, 42, NOW, i64::MAX)?;
     let claims = signer.verify(&issued.token, TokenKind::Access, NOW)?;
     assert_eq!(claims.user_id, 42);
     assert_eq!(claims.token_type, "access");
@@ -42,8 +57,8 @@ fn issued_tokens_verify_with_simplejwt_claims() -> Result<(), Error> {
 #[test]
 fn kinds_are_never_interchangeable() -> Result<(), Error> {
     let (signer, _) = signer_with(settings())?;
-    let access = signer.issue(TokenKind::Access, 1, NOW)?;
-    let refresh = signer.issue(TokenKind::Refresh, 1, NOW)?;
+    let access = signer.issue(TokenKind::Access, 1, NOW, i64::MAX)?;
+    let refresh = signer.issue(TokenKind::Refresh, 1, NOW, i64::MAX)?;
     assert!(
         signer
             .verify(&access.token, TokenKind::Refresh, NOW)
@@ -61,7 +76,7 @@ fn kinds_are_never_interchangeable() -> Result<(), Error> {
 #[test]
 fn tokens_expire_exactly_at_exp() -> Result<(), Error> {
     let (signer, _) = signer_with(settings())?;
-    let access = signer.issue(TokenKind::Access, 1, NOW)?;
+    let access = signer.issue(TokenKind::Access, 1, NOW, i64::MAX)?;
     assert!(
         signer
             .verify(&access.token, TokenKind::Access, NOW + 3599)
@@ -90,7 +105,7 @@ fn other_issuers_audiences_and_keys_are_refused() -> Result<(), Error> {
     .0;
     let foreign_key = signer_with(settings())?.0;
     for other in [foreign_iss, foreign_aud, foreign_key] {
-        let token = other.issue(TokenKind::Access, 1, NOW)?.token;
+        let token = other.issue(TokenKind::Access, 1, NOW, i64::MAX)?.token;
         assert!(signer.verify(&token, TokenKind::Access, NOW).is_err());
     }
     Ok(())
@@ -100,7 +115,7 @@ fn other_issuers_audiences_and_keys_are_refused() -> Result<(), Error> {
 fn unsigned_and_symmetric_tokens_are_refused() -> Result<(), Error> {
     let (signer, key) = signer_with(settings())?;
     let claims = signer.verify(
-        &signer.issue(TokenKind::Access, 1, NOW)?.token,
+        &signer.issue(TokenKind::Access, 1, NOW, i64::MAX)?.token,
         TokenKind::Access,
         NOW,
     )?;
@@ -279,7 +294,7 @@ mod properties {
         #[test]
         fn changing_any_byte_of_a_token_breaks_it(at in any::<prop::sample::Index>(), with in 0x21u8..0x7f) {
             let (signer, _) = signer_with(settings()).unwrap();
-            let token = signer.issue(TokenKind::Access, 7, NOW).unwrap().token;
+            let token = signer.issue(TokenKind::Access, 7, NOW, i64::MAX).unwrap().token;
             let mut bytes = token.clone().into_bytes();
             let at = at.index(bytes.len());
             prop_assume!(bytes[at] != with);

@@ -8,7 +8,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 use crate::{
     auth::{
         Caller,
-        model::{TokenPair, User},
+        model::{SessionInfo, TokenPair, User},
     },
     error::{Error, Field, FieldErrors},
     pb,
@@ -34,6 +34,18 @@ pub fn token_pair(pair: TokenPair) -> pb::TokenPair {
         token_type: "Bearer".into(),
         access_expires_at: timestamp(pair.access.expires_at),
         refresh_expires_at: timestamp(pair.refresh.expires_at),
+    }
+}
+
+pub fn session_info(session: SessionInfo) -> pb::SessionInfo {
+    pb::SessionInfo {
+        id: session.id,
+        created_at: timestamp(session.created_at),
+        expires_at: timestamp(session.expires_at),
+        last_used_at: timestamp(session.last_used_at),
+        current: session.current,
+        user_agent: session.user_agent.unwrap_or_default(),
+        ip: session.ip.unwrap_or_default(),
     }
 }
 
@@ -92,6 +104,11 @@ fn field_name(field: Field) -> &'static str {
         Field::Email => "email",
         Field::Password => "password",
         Field::RefreshToken => "refresh_token",
+        Field::CurrentPassword => "current_password",
+        Field::NewPassword => "new_password",
+        // ChangePassword takes the new password once; named for completeness.
+        Field::NewPasswordConfirmation => "new_password_confirmation",
+        Field::SessionId => "session_id",
         // Only the REST gateway judges a body as a whole; named for completeness.
         Field::Request => "request",
     }

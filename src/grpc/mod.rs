@@ -15,14 +15,18 @@ use std::sync::Arc;
 use tonic::{Request, Response, Status};
 
 use crate::{
-    auth::{AcceptedSchemes, Auth, EmailRule, Registration, fields::Input},
+    auth::{
+        AcceptedSchemes, Auth, Confirmation, EmailRule, PasswordChange, Registration, fields::Input,
+    },
     pb::{
-        GetMeRequest, GetMeResponse, LoginRequest, LoginResponse, LogoutRequest, LogoutResponse,
-        RefreshRequest, RefreshResponse, RegisterRequest, RegisterResponse, RevokeAllRequest,
-        RevokeAllResponse, auth_service_server::AuthService,
+        ChangePasswordRequest, ChangePasswordResponse, GetMeRequest, GetMeResponse,
+        ListSessionsRequest, ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest,
+        LogoutResponse, RefreshRequest, RefreshResponse, RegisterRequest, RegisterResponse,
+        RevokeAllRequest, RevokeAllResponse, RevokeSessionRequest, RevokeSessionResponse,
+        auth_service_server::AuthService,
     },
 };
-use convert::{authorization, caller, carrying_tokens, status, token_pair, user};
+use convert::{authorization, caller, carrying_tokens, session_info, status, token_pair, user};
 pub use deadline::Deadline;
 
 pub struct GrpcAuth {
@@ -35,7 +39,8 @@ impl GrpcAuth {
     }
 }
 
-/// GetMe and RevokeAll read an access token or an API key, as the REST `me` endpoints do.
+/// The calls about the caller read an access token or an API key, as the REST `me`
+/// endpoints do.
 const ACCEPTED: AcceptedSchemes = AcceptedSchemes::BearerOrApiKey;
 
 /// proto3 cannot tell an unset string from an empty one: both mean "not sent".
@@ -144,6 +149,59 @@ impl AuthService for GrpcAuth {
             .await
             .map_err(status)?;
         Ok(Response::new(RevokeAllResponse {
+            sessions_ended: revoked.sessions as i64,
+            api_keys_revoked: revoked.api_keys as i64,
+        }))
+    }
+
+    async fn list_sessions(
+        &self,
+        request: Request<ListSessionsRequest>,
+    ) -> Result<Response<ListSessionsResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
+        let sessions = self
+            .auth
+            .list_sessions(&ctx, authorization(&request), ACCEPTED)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ListSessionsResponse {
+            sessions: sessions.into_iter().map(session_info).collect(),
+        }))
+    }
+
+    async fn revoke_session(
+        &self,
+        request: Request<RevokeSessionRequest>,
+    ) -> Result<Response<RevokeSessionResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
+        self.auth
+            .revoke_session(
+                &ctx,
+                authorization(&request),
+                ACCEPTED,
+                input(&request.get_ref().session_id),
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(RevokeSessionResponse {}))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<ChangePasswordRequest>,
+    ) -> Result<Response<ChangePasswordResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
+        let form = PasswordChange {
+            current: input(&request.get_ref().current_password),
+            new: input(&request.get_ref().new_password),
+            confirmation: Confirmation::Once,
+        };
+        let revoked = self
+            .auth
+            .change_password(&ctx, authorization(&request), ACCEPTED, form)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(ChangePasswordResponse {
             sessions_ended: revoked.sessions as i64,
             api_keys_revoked: revoked.api_keys as i64,
         }))

@@ -11,6 +11,7 @@
 // idiom; the size of the error side does not matter for a value built once per request.
 #![allow(clippy::result_large_err)]
 
+mod account_api;
 mod caller;
 mod jwks;
 mod jwt_api;
@@ -29,7 +30,7 @@ use axum::{
     http::{HeaderValue, Method, Request, StatusCode, Uri, header},
     middleware::map_response,
     response::{IntoResponse, Response},
-    routing::{MethodRouter, any, get, post},
+    routing::{MethodRouter, any, delete, get, post},
 };
 
 use crate::{auth::Auth, error::Error};
@@ -37,7 +38,7 @@ pub use payload::BodyLimits;
 use reply::{Dialect, Failure};
 
 /// Every REST path, with the trailing slash Django's URLs have.
-fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 9] {
+fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 12] {
     [
         ("/api/create/", post(token_api::create)),
         ("/api/token/", post(token_api::token)),
@@ -48,6 +49,9 @@ fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 9] {
         ("/auth/token/refresh/", post(jwt_api::refresh)),
         ("/auth/me/", get(jwt_api::me)),
         ("/auth/logout/", post(jwt_api::logout)),
+        ("/auth/sessions/", get(account_api::list_sessions)),
+        ("/auth/sessions/{id}/", delete(account_api::revoke_session)),
+        ("/auth/password/change/", post(account_api::change_password)),
     ]
 }
 

@@ -17,7 +17,7 @@ use utoipa::{
     openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{jwks, jwt_api, openapi_failures::GatewayFailures, token_api};
+use super::{account_api, jwks, jwt_api, openapi_failures::GatewayFailures, token_api};
 
 /// `POST /api/create/`: the email may be left out (or sent blank), but not sent as `null`.
 #[derive(ToSchema)]
@@ -64,6 +64,20 @@ pub struct RefreshRequest {
     refresh: String,
 }
 
+/// `POST /auth/password/change/`, dj-rest-auth's form: the new password twice.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordChangeRequest {
+    #[schema(min_length = 1)]
+    old_password: String,
+    /// At least 8 characters, not entirely numeric, not common, not like the username.
+    #[schema(min_length = 8, max_length = 128)]
+    new_password1: String,
+    /// `new_password1` again.
+    #[schema(min_length = 8, max_length = 128)]
+    new_password2: String,
+}
+
 /// DRF field errors: each failing field (or `non_field_errors`) to its messages.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -101,6 +115,9 @@ pub struct WrappedErrorsBody {
         jwt_api::refresh,
         jwt_api::me,
         jwt_api::logout,
+        account_api::list_sessions,
+        account_api::revoke_session,
+        account_api::change_password,
         jwks::document,
     ),
     modifiers(&SecuritySchemes, &GatewayFailures)

@@ -105,7 +105,7 @@ impl Dialect {
                 StatusCode::BAD_REQUEST,
                 &format!("JSON parse error - {explanation}"),
             ),
-            Failure::NotFound => detail(StatusCode::NOT_FOUND, "Not found."),
+            Failure::NotFound => not_found(),
             Failure::MethodNotAllowed(method) => detail(
                 StatusCode::METHOD_NOT_ALLOWED,
                 &format!("Method \"{method}\" not allowed."),
@@ -126,6 +126,7 @@ fn drf_view(error: Error) -> Response {
         Error::MalformedCredentials(_) | Error::InvalidToken => {
             challenge(token_not_valid(status), BEARER_CHALLENGE)
         }
+        Error::NotFound => not_found(),
         Error::Throttled { retry_after } => throttled(status, retry_after),
         Error::Overloaded { retry_after } => overloaded(status, retry_after),
         Error::Unavailable(_) => unavailable(status),
@@ -150,6 +151,7 @@ fn wrapped(message: &'static str, error: Error) -> Response {
         Error::MalformedCredentials(_) | Error::InvalidToken => {
             challenge(token_not_valid(status), BEARER_CHALLENGE)
         }
+        Error::NotFound => not_found(),
         Error::Throttled { retry_after } => throttled(status, retry_after),
         Error::Overloaded { retry_after } => overloaded(status, retry_after),
         Error::Unavailable(_) => unavailable(status),
@@ -165,6 +167,7 @@ fn token_authentication(error: Error) -> Response {
             return (status, Json(field_errors(&errors))).into_response();
         }
         Error::InvalidCredentials => return bad_credentials(),
+        Error::NotFound => return not_found(),
         Error::Throttled { retry_after } => return throttled(status, retry_after),
         Error::Overloaded { retry_after } => return overloaded(status, retry_after),
         Error::Unavailable(_) => return unavailable(status),
@@ -189,6 +192,7 @@ fn jwt_authentication(error: Error) -> Response {
             return (status, Json(field_errors(&errors))).into_response();
         }
         Error::InvalidCredentials => return bad_credentials(),
+        Error::NotFound => return not_found(),
         Error::Throttled { retry_after } => return throttled(status, retry_after),
         Error::Overloaded { retry_after } => return overloaded(status, retry_after),
         Error::Unavailable(_) => return unavailable(status),
@@ -217,6 +221,11 @@ const NOT_PROVIDED: &str = "Authentication credentials were not provided.";
 /// `{"detail": text}` with `status`.
 fn detail(status: StatusCode, text: &str) -> Response {
     (status, Json(json!({ "detail": text }))).into_response()
+}
+
+/// DRF's `NotFound`, for a path without an endpoint and for what a caller may not see.
+fn not_found() -> Response {
+    detail(StatusCode::NOT_FOUND, "Not found.")
 }
 
 fn not_provided(status: StatusCode) -> Response {
@@ -282,6 +291,12 @@ fn field_name(field: Field) -> &'static str {
         Field::Email => "email",
         Field::Password => "password",
         Field::RefreshToken => "refresh",
+        // dj-rest-auth's password change form (Django's `PasswordChangeForm`).
+        Field::CurrentPassword => "old_password",
+        Field::NewPassword => "new_password1",
+        Field::NewPasswordConfirmation => "new_password2",
+        // In the path of `DELETE /auth/sessions/<id>/`; named for completeness.
+        Field::SessionId => "id",
         Field::Request => "non_field_errors",
     }
 }

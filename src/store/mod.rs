@@ -57,6 +57,7 @@ macro_rules! on_reader {
 mod api_keys;
 mod faults;
 mod login_attempts;
+mod passwords;
 mod postgres;
 mod rows;
 mod sessions;

@@ -2,7 +2,7 @@
 //! the core's nouns. Kept apart from the queries so a column reordering in a `SELECT` is
 //! caught by name, not silently swapped between two columns of one type.
 
-use crate::auth::model::{PasswordRecord, StoredSigningKey, User};
+use crate::auth::model::{PasswordRecord, SessionInfo, StoredSigningKey, User};
 
 /// `id, username, email, created_at` of `users`.
 #[derive(sqlx::FromRow)]
@@ -68,4 +68,48 @@ impl From<SigningKeyRow> for StoredSigningKey {
             created_at: row.created_at,
         }
     }
+}
+
+/// The user behind an access token, and the key of the token's session.
+#[derive(sqlx::FromRow)]
+pub struct SessionUserRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub session_id: i64,
+}
+
+/// A live session of `sessions`, as its user is shown it.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub public_id: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub ends_at: i64,
+    pub last_used_at: i64,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl SessionRow {
+    /// The session as shown to a caller whose own session is `current`.
+    pub fn shown_to(self, current: Option<i64>) -> SessionInfo {
+        SessionInfo {
+            current: current == Some(self.id),
+            id: self.public_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at.min(self.ends_at),
+            last_used_at: self.last_used_at,
+            user_agent: self.user_agent,
+            ip: self.ip,
+        }
+    }
+}
+
+/// What spending or ending a refresh token needs to know first about its session.
+#[derive(sqlx::FromRow)]
+pub struct RefreshSessionRow {
+    pub spent: bool,
+    pub session_over: bool,
+    pub ends_at: i64,
 }

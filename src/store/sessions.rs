@@ -1,9 +1,14 @@
 //! Sessions and their tokens: start, look up, end, revoke all; rotation (spending a
 //! refresh token, with its grace window for retries) is in [`rotation`].
 
-use super::{Store, rows::UserRow};
+use super::{
+    Store,
+    rows::{RefreshSessionRow, SessionUserRow},
+};
 use crate::{
-    auth::model::{EndedSessionToken, Ending, Revoked, TokenPair, User},
+    auth::model::{
+        EndedSessionToken, Ending, RefreshSession, Revoked, SessionOrigin, TokenPair, User,
+    },
     error::Error,
 };
 
@@ -70,6 +75,7 @@ macro_rules! revoke_if_spent {
     }};
 }
 
+mod by_user;
 mod rotation;
 
 impl Store {
@@ -79,10 +85,11 @@ impl Store {
         user_id: i64,
         pair: &TokenPair,
         ends_at: i64,
+        origin: &SessionOrigin<'_>,
     ) -> Result<(), Error> {
         const SQL: &str = "INSERT INTO sessions (user_id, created_at, expires_at, last_used_at,
-                                                 ends_at)
-                           VALUES ($1, $2, $3, $2, $4) RETURNING id";
+                                                 ends_at, public_id, user_agent, ip)
+                           VALUES ($1, $2, $3, $2, $4, $5, $6, $7) RETURNING id";
         on_writer!(self, db => {
             let mut tx = db.begin().await?;
             let session_id: i64 = sqlx::query_scalar(SQL)
@@ -90,6 +97,9 @@ impl Store {
                 .bind(pair.refresh.issued_at)
                 .bind(pair.refresh.expires_at)
                 .bind(ends_at)
+                .bind(origin.public_id)
+                .bind(origin.user_agent)
+                .bind(origin.ip.as_deref())
                 .fetch_one(&mut *tx)
                 .await?;
             record_pair!(tx, session_id, 0_i64, pair);
@@ -98,19 +108,19 @@ impl Store {
         Ok(())
     }
 
-    /// The user behind access token `jti`, if the token is recorded, unexpired and its
-    /// session still live.
-    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<User>, Error> {
-        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at
+    /// The user behind access token `jti` and the key of its session, if the token is
+    /// recorded, unexpired and its session still live.
+    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<(User, i64)>, Error> {
+        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id
              FROM tokens t
              JOIN sessions s ON s.id = t.session_id
              JOIN users u ON u.id = s.user_id
              WHERE t.jti = $1 AND t.kind = 'access' AND t.expires_at > $2
                AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active";
-        let row: Option<UserRow> = on_reader!(self, db => {
+        let row: Option<SessionUserRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
         });
-        Ok(row.map(User::from))
+        Ok(row.map(|row| (User::from(row.user), row.session_id)))
     }
 
     /// Revokes the live session that refresh token `jti` belongs to; a spent token revokes
@@ -138,22 +148,24 @@ impl Store {
         Ok(ending)
     }
 
-    /// Whether refresh token `jti` belongs to a session that is already over, read without
-    /// taking the writer: nothing presented with such a token can change anything, so it
-    /// is refused before any write is attempted.
-    pub async fn ended_session_token(&self, jti: &str) -> Result<Option<EndedSessionToken>, Error> {
-        const SQL: &str = "SELECT t.spent_at IS NOT NULL
+    /// What refresh token `jti`'s session is, read without taking the writer: `None` for a
+    /// token never recorded. A token whose session is already over can change nothing, so
+    /// it is refused before any write is attempted; a live one learns when its session
+    /// ends for good, which caps the expiry of the tokens it is exchanged for.
+    pub async fn refresh_session(&self, jti: &str) -> Result<Option<RefreshSession>, Error> {
+        const SQL: &str = "SELECT t.spent_at IS NOT NULL AS spent,
+                                  s.revoked_at IS NOT NULL AS session_over, s.ends_at
              FROM tokens t JOIN sessions s ON s.id = t.session_id
-             WHERE t.jti = $1 AND t.kind = 'refresh' AND s.revoked_at IS NOT NULL";
-        let spent: Option<bool> = on_reader!(self, db => {
-            sqlx::query_scalar(SQL).bind(jti).fetch_optional(db).await?
+             WHERE t.jti = $1 AND t.kind = 'refresh'";
+        let row: Option<RefreshSessionRow> = on_reader!(self, db => {
+            sqlx::query_as(SQL).bind(jti).fetch_optional(db).await?
         });
-        Ok(spent.map(|spent| {
-            if spent {
-                EndedSessionToken::Spent
-            } else {
-                EndedSessionToken::Unspent
-            }
+        Ok(row.map(|row| match (row.session_over, row.spent) {
+            (false, _) => RefreshSession::Live {
+                ends_at: row.ends_at,
+            },
+            (true, true) => RefreshSession::Over(EndedSessionToken::Spent),
+            (true, false) => RefreshSession::Over(EndedSessionToken::Unspent),
         }))
     }
 

@@ -215,7 +215,11 @@ async fn a_session_ends_at_its_maximum_age_however_often_it_is_refreshed() {
             .await
             .remove(0);
     assert_eq!(ends_at, started + 3600);
-    assert_eq!(expires_at, app.now() + 86_400);
+    // No token claims to outlive the session: both expire at its end, not a day out.
+    assert_eq!(expires_at, started + 3600);
+    let seconds = |at: &Option<prost_types::Timestamp>| at.as_ref().map(|t| t.seconds);
+    assert_eq!(seconds(&tokens.refresh_expires_at), Some(started + 3600));
+    assert_eq!(seconds(&tokens.access_expires_at), Some(started + 3600));
     assert!(app.get_me(&tokens.access_token).await.is_ok());
 
     app.clock.advance(3);

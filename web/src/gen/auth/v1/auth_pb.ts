@@ -15,7 +15,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file auth/v1/auth.proto.
  */
 export const file_auth_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiYwoEVXNlchIKCgJpZBgBIAEoAxIQCgh1c2VybmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK7AQoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSNQoRYWNjZXNzX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEnJlZnJlc2hfZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoPUmVnaXN0ZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJIi8KEFJlZ2lzdGVyUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmF1dGgudjEuVXNlciJBCgxMb2dpblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSDQoFZW1haWwYAyABKAkiUAoNTG9naW5SZXNwb25zZRIiCgZ0b2tlbnMYASABKAsyEi5hdXRoLnYxLlRva2VuUGFpchIbCgR1c2VyGAIgASgLMg0uYXV0aC52MS5Vc2VyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiNQoPUmVmcmVzaFJlc3BvbnNlEiIKBnRva2VucxgBIAEoCzISLmF1dGgudjEuVG9rZW5QYWlyIg4KDEdldE1lUmVxdWVzdCIsCg1HZXRNZVJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5hdXRoLnYxLlVzZXIiJgoNTG9nb3V0UmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIhAKDkxvZ291dFJlc3BvbnNlIhIKEFJldm9rZUFsbFJlcXVlc3QiRQoRUmV2b2tlQWxsUmVzcG9uc2USFgoOc2Vzc2lvbnNfZW5kZWQYASABKAMSGAoQYXBpX2tleXNfcmV2b2tlZBgCIAEoAzL7AgoLQXV0aFNlcnZpY2USPwoIUmVnaXN0ZXISGC5hdXRoLnYxLlJlZ2lzdGVyUmVxdWVzdBoZLmF1dGgudjEuUmVnaXN0ZXJSZXNwb25zZRI2CgVMb2dpbhIVLmF1dGgudjEuTG9naW5SZXF1ZXN0GhYuYXV0aC52MS5Mb2dpblJlc3BvbnNlEjwKB1JlZnJlc2gSFy5hdXRoLnYxLlJlZnJlc2hSZXF1ZXN0GhguYXV0aC52MS5SZWZyZXNoUmVzcG9uc2USNgoFR2V0TWUSFS5hdXRoLnYxLkdldE1lUmVxdWVzdBoWLmF1dGgudjEuR2V0TWVSZXNwb25zZRI5CgZMb2dvdXQSFi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaFy5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEkIKCVJldm9rZUFsbBIZLmF1dGgudjEuUmV2b2tlQWxsUmVxdWVzdBoaLmF1dGgudjEuUmV2b2tlQWxsUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChJhdXRoL3YxL2F1dGgucHJvdG8SB2F1dGgudjEiYwoEVXNlchIKCgJpZBgBIAEoAxIQCgh1c2VybmFtZRgCIAEoCRINCgVlbWFpbBgDIAEoCRIuCgpjcmVhdGVkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCK7AQoJVG9rZW5QYWlyEhQKDGFjY2Vzc190b2tlbhgBIAEoCRIVCg1yZWZyZXNoX3Rva2VuGAIgASgJEhIKCnRva2VuX3R5cGUYAyABKAkSNQoRYWNjZXNzX2V4cGlyZXNfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKEnJlZnJlc2hfZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiRAoPUmVnaXN0ZXJSZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEg0KBWVtYWlsGAIgASgJEhAKCHBhc3N3b3JkGAMgASgJIi8KEFJlZ2lzdGVyUmVzcG9uc2USGwoEdXNlchgBIAEoCzINLmF1dGgudjEuVXNlciJBCgxMb2dpblJlcXVlc3QSEAoIdXNlcm5hbWUYASABKAkSEAoIcGFzc3dvcmQYAiABKAkSDQoFZW1haWwYAyABKAkiUAoNTG9naW5SZXNwb25zZRIiCgZ0b2tlbnMYASABKAsyEi5hdXRoLnYxLlRva2VuUGFpchIbCgR1c2VyGAIgASgLMg0uYXV0aC52MS5Vc2VyIicKDlJlZnJlc2hSZXF1ZXN0EhUKDXJlZnJlc2hfdG9rZW4YASABKAkiNQoPUmVmcmVzaFJlc3BvbnNlEiIKBnRva2VucxgBIAEoCzISLmF1dGgudjEuVG9rZW5QYWlyIg4KDEdldE1lUmVxdWVzdCIsCg1HZXRNZVJlc3BvbnNlEhsKBHVzZXIYASABKAsyDS5hdXRoLnYxLlVzZXIiJgoNTG9nb3V0UmVxdWVzdBIVCg1yZWZyZXNoX3Rva2VuGAEgASgJIhAKDkxvZ291dFJlc3BvbnNlIhIKEFJldm9rZUFsbFJlcXVlc3QiRQoRUmV2b2tlQWxsUmVzcG9uc2USFgoOc2Vzc2lvbnNfZW5kZWQYASABKAMSGAoQYXBpX2tleXNfcmV2b2tlZBgCIAEoAyIVChNMaXN0U2Vzc2lvbnNSZXF1ZXN0Ij4KFExpc3RTZXNzaW9uc1Jlc3BvbnNlEiYKCHNlc3Npb25zGAEgAygLMhQuYXV0aC52MS5TZXNzaW9uSW5mbyLcAQoLU2Vzc2lvbkluZm8SCgoCaWQYASABKAkSLgoKY3JlYXRlZF9hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMbGFzdF91c2VkX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdjdXJyZW50GAUgASgIEhIKCnVzZXJfYWdlbnQYBiABKAkSCgoCaXAYByABKAkiKgoUUmV2b2tlU2Vzc2lvblJlcXVlc3QSEgoKc2Vzc2lvbl9pZBgBIAEoCSIXChVSZXZva2VTZXNzaW9uUmVzcG9uc2UiRwoVQ2hhbmdlUGFzc3dvcmRSZXF1ZXN0EhgKEGN1cnJlbnRfcGFzc3dvcmQYASABKAkSFAoMbmV3X3Bhc3N3b3JkGAIgASgJIkoKFkNoYW5nZVBhc3N3b3JkUmVzcG9uc2USFgoOc2Vzc2lvbnNfZW5kZWQYASABKAMSGAoQYXBpX2tleXNfcmV2b2tlZBgCIAEoAzLrBAoLQXV0aFNlcnZpY2USPwoIUmVnaXN0ZXISGC5hdXRoLnYxLlJlZ2lzdGVyUmVxdWVzdBoZLmF1dGgudjEuUmVnaXN0ZXJSZXNwb25zZRI2CgVMb2dpbhIVLmF1dGgudjEuTG9naW5SZXF1ZXN0GhYuYXV0aC52MS5Mb2dpblJlc3BvbnNlEjwKB1JlZnJlc2gSFy5hdXRoLnYxLlJlZnJlc2hSZXF1ZXN0GhguYXV0aC52MS5SZWZyZXNoUmVzcG9uc2USNgoFR2V0TWUSFS5hdXRoLnYxLkdldE1lUmVxdWVzdBoWLmF1dGgudjEuR2V0TWVSZXNwb25zZRI5CgZMb2dvdXQSFi5hdXRoLnYxLkxvZ291dFJlcXVlc3QaFy5hdXRoLnYxLkxvZ291dFJlc3BvbnNlEkIKCVJldm9rZUFsbBIZLmF1dGgudjEuUmV2b2tlQWxsUmVxdWVzdBoaLmF1dGgudjEuUmV2b2tlQWxsUmVzcG9uc2USSwoMTGlzdFNlc3Npb25zEhwuYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXF1ZXN0Gh0uYXV0aC52MS5MaXN0U2Vzc2lvbnNSZXNwb25zZRJOCg1SZXZva2VTZXNzaW9uEh0uYXV0aC52MS5SZXZva2VTZXNzaW9uUmVxdWVzdBoeLmF1dGgudjEuUmV2b2tlU2Vzc2lvblJlc3BvbnNlElEKDkNoYW5nZVBhc3N3b3JkEh4uYXV0aC52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaHy5hdXRoLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A registered user. Never carries the password or its hash.
@@ -372,6 +372,190 @@ export const RevokeAllResponseSchema: GenMessage<RevokeAllResponse> = /*@__PURE_
   messageDesc(file_auth_v1_auth, 13);
 
 /**
+ * ListSessions takes no fields: the caller is identified by the `authorization` metadata.
+ *
+ * @generated from message auth.v1.ListSessionsRequest
+ */
+export type ListSessionsRequest = Message<"auth.v1.ListSessionsRequest"> & {
+};
+
+/**
+ * Describes the message auth.v1.ListSessionsRequest.
+ * Use `create(ListSessionsRequestSchema)` to create a new message.
+ */
+export const ListSessionsRequestSchema: GenMessage<ListSessionsRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 14);
+
+/**
+ * @generated from message auth.v1.ListSessionsResponse
+ */
+export type ListSessionsResponse = Message<"auth.v1.ListSessionsResponse"> & {
+  /**
+   * The caller's live sessions, newest first.
+   *
+   * @generated from field: repeated auth.v1.SessionInfo sessions = 1;
+   */
+  sessions: SessionInfo[];
+};
+
+/**
+ * Describes the message auth.v1.ListSessionsResponse.
+ * Use `create(ListSessionsResponseSchema)` to create a new message.
+ */
+export const ListSessionsResponseSchema: GenMessage<ListSessionsResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 15);
+
+/**
+ * One live session, as its user sees it.
+ *
+ * @generated from message auth.v1.SessionInfo
+ */
+export type SessionInfo = Message<"auth.v1.SessionInfo"> & {
+  /**
+   * The session's public id (32 hex characters): what RevokeSession takes.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * When the login that started it happened.
+   *
+   * @generated from field: google.protobuf.Timestamp created_at = 2;
+   */
+  createdAt?: Timestamp | undefined;
+
+  /**
+   * When it ends unless refreshed first (its newest refresh token's expiry, or the
+   * session's maximum age if that comes sooner).
+   *
+   * @generated from field: google.protobuf.Timestamp expires_at = 3;
+   */
+  expiresAt?: Timestamp | undefined;
+
+  /**
+   * Its login or latest refresh.
+   *
+   * @generated from field: google.protobuf.Timestamp last_used_at = 4;
+   */
+  lastUsedAt?: Timestamp | undefined;
+
+  /**
+   * Whether this is the session of the access token the caller sent.
+   *
+   * @generated from field: bool current = 5;
+   */
+  current: boolean;
+
+  /**
+   * The `user-agent` its login came with; empty when none was sent.
+   *
+   * @generated from field: string user_agent = 6;
+   */
+  userAgent: string;
+
+  /**
+   * The client address its login came from (behind trusted proxies); empty when unknown.
+   *
+   * @generated from field: string ip = 7;
+   */
+  ip: string;
+};
+
+/**
+ * Describes the message auth.v1.SessionInfo.
+ * Use `create(SessionInfoSchema)` to create a new message.
+ */
+export const SessionInfoSchema: GenMessage<SessionInfo> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 16);
+
+/**
+ * @generated from message auth.v1.RevokeSessionRequest
+ */
+export type RevokeSessionRequest = Message<"auth.v1.RevokeSessionRequest"> & {
+  /**
+   * The `id` of one of the caller's sessions, as ListSessions returns it.
+   *
+   * @generated from field: string session_id = 1;
+   */
+  sessionId: string;
+};
+
+/**
+ * Describes the message auth.v1.RevokeSessionRequest.
+ * Use `create(RevokeSessionRequestSchema)` to create a new message.
+ */
+export const RevokeSessionRequestSchema: GenMessage<RevokeSessionRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 17);
+
+/**
+ * RevokeSession returns nothing; success means the session is over.
+ *
+ * @generated from message auth.v1.RevokeSessionResponse
+ */
+export type RevokeSessionResponse = Message<"auth.v1.RevokeSessionResponse"> & {
+};
+
+/**
+ * Describes the message auth.v1.RevokeSessionResponse.
+ * Use `create(RevokeSessionResponseSchema)` to create a new message.
+ */
+export const RevokeSessionResponseSchema: GenMessage<RevokeSessionResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 18);
+
+/**
+ * @generated from message auth.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequest = Message<"auth.v1.ChangePasswordRequest"> & {
+  /**
+   * The password the caller has now.
+   *
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * The password to set: 8–128 characters, with the same rules as at registration.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message auth.v1.ChangePasswordRequest.
+ * Use `create(ChangePasswordRequestSchema)` to create a new message.
+ */
+export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 19);
+
+/**
+ * @generated from message auth.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponse = Message<"auth.v1.ChangePasswordResponse"> & {
+  /**
+   * How many other live sessions were ended.
+   *
+   * @generated from field: int64 sessions_ended = 1;
+   */
+  sessionsEnded: bigint;
+
+  /**
+   * How many live API keys were revoked.
+   *
+   * @generated from field: int64 api_keys_revoked = 2;
+   */
+  apiKeysRevoked: bigint;
+};
+
+/**
+ * Describes the message auth.v1.ChangePasswordResponse.
+ * Use `create(ChangePasswordResponseSchema)` to create a new message.
+ */
+export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
+  messageDesc(file_auth_v1_auth, 20);
+
+/**
  * AuthService registers users, signs them in, and answers who a bearer token belongs to.
  *
  * Errors use the standard gRPC codes. Input that fails validation returns INVALID_ARGUMENT
@@ -458,6 +642,44 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof RevokeAllRequestSchema;
     output: typeof RevokeAllResponseSchema;
+  },
+  /**
+   * Lists the caller's live sessions (one per login on a device or browser), newest first.
+   * The caller authenticates as for GetMe; the session of the access token used is marked
+   * `current` (none is, when the caller used an API key).
+   *
+   * @generated from rpc auth.v1.AuthService.ListSessions
+   */
+  listSessions: {
+    methodKind: "unary";
+    input: typeof ListSessionsRequestSchema;
+    output: typeof ListSessionsResponseSchema;
+  },
+  /**
+   * Ends one of the caller's live sessions at once: its access and refresh tokens stop
+   * working on every node. An id that is not one of the caller's live sessions (unknown,
+   * already ended, or another user's) returns NOT_FOUND, the same in every case.
+   *
+   * @generated from rpc auth.v1.AuthService.RevokeSession
+   */
+  revokeSession: {
+    methodKind: "unary";
+    input: typeof RevokeSessionRequestSchema;
+    output: typeof RevokeSessionResponseSchema;
+  },
+  /**
+   * Replaces the caller's password. The current password is checked as a login checks it
+   * (a wrong one counts toward the account's throttle and returns INVALID_ARGUMENT on
+   * `current_password`); the new one must pass the same policy as at registration
+   * (INVALID_ARGUMENT with field violations on `new_password`). Every other session and API
+   * key of the user ends at once; the credential the call was made with stays live.
+   *
+   * @generated from rpc auth.v1.AuthService.ChangePassword
+   */
+  changePassword: {
+    methodKind: "unary";
+    input: typeof ChangePasswordRequestSchema;
+    output: typeof ChangePasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_auth_v1_auth, 0);
