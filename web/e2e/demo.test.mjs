@@ -3,83 +3,20 @@
 // binary (default ../target/debug/authd). On failure a screenshot is saved in e2e/artifacts/.
 import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
-
-const here = new URL(".", import.meta.url).pathname;
-const binary = process.env.AUTHD_BIN ?? resolve(here, "../../target/debug/authd");
-const chromiumPath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const artifacts = join(here, "artifacts");
+import { launchChromium, screenshotOnFailure, startAuthd } from "./harness.mjs";
 
 let server;
 let baseUrl;
 let browser;
 let page;
 
-/**
- * Starts authd on a free port over a fresh SQLite file; resolves with its URL once authd
- * has written its address to the file `--address-file` names.
- */
-function startAuthd() {
-  const dir = mkdtempSync(join(tmpdir(), "authd-e2e-"));
-  const addressFile = join(dir, "address");
-  const args = ["--listen", "127.0.0.1:0", "--database-url", `sqlite://${dir}/authd.db`];
-  server = spawn(binary, [...args, "--address-file", addressFile], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, AUTHD_LOG: "info" },
-  });
-  return new Promise((resolvePromise, reject) => {
-    let log = "";
-    server.stderr.on("data", (chunk) => {
-      log += chunk;
-    });
-    const started = Date.now();
-    const poll = setInterval(() => {
-      let address = "";
-      try {
-        address = readFileSync(addressFile, "utf8").trim();
-      } catch {
-        // Not written yet: authd writes it whole once it listens.
-      }
-      if (address) {
-        clearInterval(poll);
-        resolvePromise(`http://${address}`);
-      } else if (Date.now() - started > 30_000) {
-        clearInterval(poll);
-        reject(new Error(`authd did not start:\n${log}`));
-      }
-    }, 20);
-    server.on("exit", (code) => {
-      clearInterval(poll);
-      reject(new Error(`authd exited (${code}):\n${log}`));
-    });
-  });
-}
-
 before(async () => {
-  baseUrl = await startAuthd();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    args: [
-      "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    ],
-  });
+  ({ url: baseUrl, server } = await startAuthd());
+  browser = await launchChromium();
   page = await browser.newPage();
 });
 
-afterEach(async (context) => {
-  // Keep what the page looked like when a test failed.
-  if (context.passed === false || context.error) {
-    mkdirSync(artifacts, { recursive: true });
-    const file = join(artifacts, `${context.name.replace(/\W+/g, "-")}.png`);
-    await page.screenshot({ path: file, fullPage: true });
-    console.error(`screenshot of the failure: ${file}`);
-  }
-});
+afterEach((context) => screenshotOnFailure(context, page));
 
 after(async () => {
   await browser?.close();
@@ -100,6 +37,14 @@ test("the page loads with labelled forms", async () => {
   assert.equal(await page.title(), "authd — sign in");
   for (const label of ["Username", "Email", "Password"]) {
     assert.equal(await page.getByLabel(label, { exact: true }).first().isVisible(), true, label);
+  }
+});
+
+test("the password hint names all four rules", async () => {
+  const hint = await page.textContent("#register-password-hint");
+  for (const rule of [/at least 8 characters/i, /not entirely numbers/i, /not a common password/i,
+    /not too similar to your username or email/i]) {
+    assert.match(hint, rule);
   }
 });
 
