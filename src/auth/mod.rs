@@ -30,6 +30,7 @@ pub mod password_policy;
 pub mod periodic;
 pub mod rekey;
 pub mod sealing;
+mod signing;
 pub mod throttle;
 pub mod tokens;
 
@@ -46,11 +47,11 @@ use client_limit::ClientLimiter;
 use forwarded::TrustedProxies;
 use hashing::{HashLimits, HashParams, Hasher};
 use ipnet::IpNet;
-use model::{RotationRule, VerificationKey};
+use model::RotationRule;
 use password_policy::PasswordPolicy;
 use periodic::{Periodic, SampledLine};
 use sealing::KeyEncryptionKey;
-use tokens::{TokenSettings, TokenSigner};
+use tokens::TokenSettings;
 
 pub use context::{Caller, Context};
 pub use credentials::AcceptedSchemes;
@@ -81,7 +82,7 @@ pub struct AuthSettings {
 pub struct Auth {
     store: Store,
     hasher: Hasher,
-    signer: TokenSigner,
+    signing: signing::Signing,
     policy: PasswordPolicy,
     clock: Arc<dyn Clock>,
     api_key_lifetime: Option<i64>,
@@ -118,22 +119,17 @@ impl Auth {
         clock: Arc<dyn Clock>,
         kek: &KeyEncryptionKey,
     ) -> Result<Self, Error> {
-        let (mut keys, created) = keys::load_or_create(&store, kek, clock.now()).await?;
-        let (active, others) = keys
-            .split_first()
-            .ok_or_else(|| Error::Internal("no signing key after creating one".into()))?;
+        let version = store.signing_keys_version().await?;
+        let (ring, created) = keys::load_or_create(&store, kek, clock.now()).await?;
         if created {
-            tracing::info!(kid = %active.kid, "created a new signing key");
+            tracing::info!(kid = %ring.active.kid, "created a new signing key");
         }
-        let signer = TokenSigner::new(settings.tokens, active, others);
-        // The signer holds its own copy; these clear bytes are not needed any more.
-        for key in &mut keys {
-            zeroize::Zeroize::zeroize(&mut key.private_pkcs8);
-        }
+        // Read before the keys, so a change made meanwhile is picked up at the first check.
+        let signing = signing::Signing::new(settings.tokens, kek.clone(), ring, version);
         let hasher = Hasher::new(settings.hashing, settings.hash_limits)?;
         rekey::rekey_users(&store, clock.now()).await?;
         Ok(Self {
-            signer,
+            signing,
             policy: PasswordPolicy::load()?,
             hasher,
             store,
@@ -157,11 +153,6 @@ impl Auth {
     /// through the trusted proxies.
     pub fn context(&self, caller: Caller<'_>) -> Context {
         Context::new(self.clock.now(), caller, &self.proxies)
-    }
-
-    /// The public keys that verify authd's tokens (published as a JWKS).
-    pub fn public_keys(&self) -> &[VerificationKey] {
-        self.signer.public_keys()
     }
 
     /// Whether the database answers within `limit`: what health checks report. While it

@@ -224,6 +224,8 @@ impl TokenKind {
 pub struct IssuedToken {
     pub token: String,
     pub jti: String,
+    /// The signing key's `kid`.
+    pub kid: String,
     pub kind: TokenKind,
     pub issued_at: i64,
     pub expires_at: i64,
@@ -234,6 +236,7 @@ impl fmt::Debug for IssuedToken {
         f.debug_struct("IssuedToken")
             .field("token", &"<redacted>")
             .field("jti", &self.jti)
+            .field("kid", &self.kid)
             .field("kind", &self.kind)
             .field("issued_at", &self.issued_at)
             .field("expires_at", &self.expires_at)
@@ -270,12 +273,19 @@ impl fmt::Debug for KeyPair {
 }
 
 /// A signing key as the database holds it: the private key sealed under the
-/// key-encryption key (see `auth::sealing`), or in clear if an older version stored it.
+/// key-encryption key (see `auth::sealing`), in clear if an older version stored it, or
+/// empty once the key has been rotated out (it only verifies then).
 pub struct StoredSigningKey {
     pub kid: String,
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
+    /// Whether every node signs with it (slot 1).
+    pub active: bool,
+    /// When a newer key replaced it.
+    pub rotated_at: Option<i64>,
+    /// When it was withdrawn: tokens it signed are refused, and it is not published.
+    pub retired_at: Option<i64>,
 }
 
 impl fmt::Debug for StoredSigningKey {
@@ -298,4 +308,19 @@ pub struct VerificationKey {
     pub algorithm: &'static str,
     /// The raw Ed25519 public key.
     pub public_key: Vec<u8>,
+    /// When a newer key replaced it as the signing key; `None` for the signing key.
+    pub rotated_at: Option<i64>,
+}
+
+/// What retiring a signing key did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retirement {
+    /// The key is retired now.
+    Retired,
+    /// It is the key every node signs with: rotate first.
+    Active,
+    /// It was retired before.
+    AlreadyRetired,
+    /// No key has that `kid`.
+    Unknown,
 }

@@ -46,7 +46,7 @@ impl Auth {
         user: User,
     ) -> Result<(User, TokenPair), Error> {
         let ends_at = ctx.now.saturating_add(self.session_max_age);
-        let pair = self.issue_pair(ctx, user.id, ends_at)?;
+        let pair = self.issue_pair(ctx, user.id, ends_at).await?;
         let origin = SessionOrigin {
             public_id: &random_hex::<16>()?,
             user_agent: ctx.user_agent.as_deref(),
@@ -119,10 +119,10 @@ impl Auth {
     ) -> Result<TokenPair, Error> {
         self.limit_client(ctx)?;
         let token = required_text(Field::RefreshToken, refresh_token)?;
-        let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
+        let claims = self.verify_token(ctx, token, TokenKind::Refresh).await?;
         tracing::Span::current().record("user_id", claims.user_id);
         let ends_at = self.live_session_end(ctx, &claims.jti).await?;
-        let pair = self.issue_pair(ctx, claims.user_id, ends_at)?;
+        let pair = self.issue_pair(ctx, claims.user_id, ends_at).await?;
         let rotation = self
             .store
             .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair, self.rotation)
@@ -143,7 +143,7 @@ impl Auth {
     #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
     pub async fn logout(&self, ctx: &Context, refresh_token: Input<'_>) -> Result<(), Error> {
         let token = required_text(Field::RefreshToken, refresh_token)?;
-        let claims = self.signer.verify(token, TokenKind::Refresh, ctx.now)?;
+        let claims = self.verify_token(ctx, token, TokenKind::Refresh).await?;
         tracing::Span::current().record("user_id", claims.user_id);
         self.live_session_end(ctx, &claims.jti).await?;
         match self.store.end_session(&claims.jti, ctx.now).await? {
@@ -215,7 +215,7 @@ impl Auth {
     ) -> Result<Identity, Error> {
         let identity = match parse_authorization(authorization, accepted)? {
             Credentials::Bearer(token) => {
-                let claims = self.signer.verify(token, TokenKind::Access, ctx.now)?;
+                let claims = self.verify_token(ctx, token, TokenKind::Access).await?;
                 self.store
                     .session_user(&claims.jti, ctx.now)
                     .await?
@@ -261,19 +261,16 @@ impl Auth {
 
     /// A new pair for `user_id` in a session that ends for good at `ends_at`: neither token
     /// claims to live past it.
-    pub(super) fn issue_pair(
+    pub(super) async fn issue_pair(
         &self,
         ctx: &Context,
         user_id: i64,
         ends_at: i64,
     ) -> Result<TokenPair, Error> {
+        let signer = self.signer(ctx).await?;
         Ok(TokenPair {
-            access: self
-                .signer
-                .issue(TokenKind::Access, user_id, ctx.now, ends_at)?,
-            refresh: self
-                .signer
-                .issue(TokenKind::Refresh, user_id, ctx.now, ends_at)?,
+            access: signer.issue(TokenKind::Access, user_id, ctx.now, ends_at)?,
+            refresh: signer.issue(TokenKind::Refresh, user_id, ctx.now, ends_at)?,
         })
     }
 }

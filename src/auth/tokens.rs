@@ -58,19 +58,23 @@ pub struct TokenSigner {
 }
 
 impl TokenSigner {
-    /// Signs with `active`; verifies tokens signed by any of `active` and `others`.
-    pub fn new(settings: TokenSettings, active: &KeyPair, others: &[KeyPair]) -> Self {
-        let verifying_keys = std::iter::once(active)
-            .chain(others)
+    /// Signs with `active`; verifies tokens signed by any of `verifying` (and `active`).
+    pub fn new(settings: TokenSettings, active: &KeyPair, verifying: &[VerificationKey]) -> Self {
+        let mut public_keys: Vec<VerificationKey> = verifying.to_vec();
+        if !public_keys.iter().any(|key| key.kid == active.kid) {
+            public_keys.insert(
+                0,
+                VerificationKey {
+                    kid: active.kid.clone(),
+                    algorithm: "EdDSA",
+                    public_key: active.public_key.clone(),
+                    rotated_at: None,
+                },
+            );
+        }
+        let verifying_keys = public_keys
+            .iter()
             .map(|key| (key.kid.clone(), DecodingKey::from_ed_der(&key.public_key)))
-            .collect();
-        let public_keys = std::iter::once(active)
-            .chain(others)
-            .map(|key| VerificationKey {
-                kid: key.kid.clone(),
-                algorithm: "EdDSA",
-                public_key: key.public_key.clone(),
-            })
             .collect();
         Self {
             public_keys,
@@ -115,6 +119,7 @@ impl TokenSigner {
         Ok(IssuedToken {
             token,
             jti: claims.jti,
+            kid: self.signing_kid.clone(),
             kind,
             issued_at: now,
             expires_at: claims.exp,
@@ -124,6 +129,30 @@ impl TokenSigner {
     /// Every key tokens may be signed with, the signing key first.
     pub fn public_keys(&self) -> &[VerificationKey] {
         &self.public_keys
+    }
+
+    /// The `kid` this signer signs with.
+    pub fn signing_kid(&self) -> &str {
+        &self.signing_kid
+    }
+
+    /// The longest any token may live (seconds), whatever its kind.
+    pub fn longest_lifetime(&self) -> i64 {
+        self.settings
+            .access_lifetime
+            .max(self.settings.refresh_lifetime)
+    }
+
+    /// Whether `token`'s header names a `kid` this signer does not know (a key rotated in
+    /// since it was made, or a forgery): the one refusal worth reloading the keys for.
+    pub fn names_unknown_key(&self, token: &str) -> bool {
+        let Some((header, _)) = token.split_once('.') else {
+            return false;
+        };
+        decode_part::<Header>(header)
+            .ok()
+            .and_then(|header| header.kid)
+            .is_some_and(|kid| !self.verifying_keys.contains_key(&kid))
     }
 
     /// The claims of a genuine, unexpired token of the `expected` kind.

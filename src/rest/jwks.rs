@@ -4,7 +4,9 @@
 //! that trusts authd needs no shared secret: it fetches this document (and may cache it for
 //! the advertised five minutes), picks the key by `kid`, and checks signature, `iss`, `aud`,
 //! `exp` and `token_type` itself. Checking that the session is still live needs authd
-//! (`GetMe`); a signature alone cannot know about a logout.
+//! (`GetMe`); a signature alone cannot know about a logout. After a key rotation the
+//! document lists the new key and, for as long as a token it signed may still be live, the
+//! old one; a retired key is gone from it at once.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use axum::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::Serialize;
 
+use super::{caller::RequestContext, reply::Dialect};
 use crate::auth::{Auth, model::VerificationKey};
 
 /// A JSON Web Key Set (RFC 7517).
@@ -57,8 +60,14 @@ impl From<&VerificationKey> for PublicJwk {
 /// `GET /.well-known/jwks.json`.
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "keys",
     responses((status = 200, description = "The keys that verify authd's tokens", body = JwkSet)))]
-pub async fn document(State(auth): State<Arc<Auth>>) -> Response {
-    let keys = auth.public_keys().iter().map(PublicJwk::from).collect();
+pub async fn document(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+) -> Response {
+    let keys = match auth.public_keys(&ctx).await {
+        Ok(keys) => keys.iter().map(PublicJwk::from).collect(),
+        Err(error) => return Dialect::Drf.reply(error),
+    };
     let mut response = Json(JwkSet { keys }).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,

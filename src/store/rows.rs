@@ -57,6 +57,9 @@ pub struct SigningKeyRow {
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
+    pub active: bool,
+    pub rotated_at: Option<i64>,
+    pub retired_at: Option<i64>,
 }
 
 impl From<SigningKeyRow> for StoredSigningKey {
@@ -66,6 +69,9 @@ impl From<SigningKeyRow> for StoredSigningKey {
             private_key: row.private_key,
             public_key: row.public_key,
             created_at: row.created_at,
+            active: row.active,
+            rotated_at: row.rotated_at,
+            retired_at: row.retired_at,
         }
     }
 }

@@ -13,8 +13,14 @@ use crate::{
 };
 
 const INSERT_TOKEN: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at,
-                                                generation)
-                            VALUES ($1, $2, $3, $4, $5, $6)";
+                                                generation, kid)
+                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// A condition on token `t`: the key that signed it has not been retired.
+macro_rules! signed_by_unretired_key {
+    () => {
+        "NOT EXISTS (SELECT 1 FROM signing_keys k WHERE k.kid = t.kid AND k.retired_at IS NOT NULL)"
+    };
+}
 const SPENT_TOKEN_SESSION: &str = "SELECT session_id FROM tokens
                                    WHERE jti = $1 AND kind = 'refresh' AND spent_at IS NOT NULL";
 const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'refresh_reuse'
@@ -32,6 +38,7 @@ macro_rules! record_pair {
                 .bind(token.issued_at)
                 .bind(token.expires_at)
                 .bind($generation)
+                .bind(&token.kid)
                 .execute(&mut *$tx)
                 .await?;
         }
@@ -111,12 +118,15 @@ impl Store {
     /// The user behind access token `jti` and the key of its session, if the token is
     /// recorded, unexpired and its session still live.
     pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<(User, i64)>, Error> {
-        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id
+        const SQL: &str = concat!(
+            "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id
              FROM tokens t
              JOIN sessions s ON s.id = t.session_id
              JOIN users u ON u.id = s.user_id
              WHERE t.jti = $1 AND t.kind = 'access' AND t.expires_at > $2
-               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active";
+               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active AND ",
+            signed_by_unretired_key!()
+        );
         let row: Option<SessionUserRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
         });
@@ -149,14 +159,17 @@ impl Store {
     }
 
     /// What refresh token `jti`'s session is, read without taking the writer: `None` for a
-    /// token never recorded. A token whose session is already over can change nothing, so
+    /// token never recorded, or signed by a retired key. A token whose session is already over can change nothing, so
     /// it is refused before any write is attempted; a live one learns when its session
     /// ends for good, which caps the expiry of the tokens it is exchanged for.
     pub async fn refresh_session(&self, jti: &str) -> Result<Option<RefreshSession>, Error> {
-        const SQL: &str = "SELECT t.spent_at IS NOT NULL AS spent,
-                                  s.revoked_at IS NOT NULL AS session_over, s.ends_at
+        const SQL: &str = concat!(
+            "SELECT t.spent_at IS NOT NULL AS spent,
+                    s.revoked_at IS NOT NULL AS session_over, s.ends_at
              FROM tokens t JOIN sessions s ON s.id = t.session_id
-             WHERE t.jti = $1 AND t.kind = 'refresh'";
+             WHERE t.jti = $1 AND t.kind = 'refresh' AND ",
+            signed_by_unretired_key!()
+        );
         let row: Option<RefreshSessionRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(jti).fetch_optional(db).await?
         });

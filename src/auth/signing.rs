@@ -1,0 +1,148 @@
+//! The signer a node uses now, kept current as keys rotate, without a restart.
+//!
+//! Each node holds its [`TokenSigner`] behind a lock that requests only read. It is
+//! replaced when the database's keys change: checked at most every
+//! [`KEY_CHECK_INTERVAL`](super::keys::KEY_CHECK_INTERVAL) seconds by whichever request comes
+//! first (one cheap read of the key list; the keys themselves are read and opened only when
+//! it changed), and at once, at most once a second, when a token names a `kid` the node does
+//! not know — a token signed by a node that already rotated in a new key. Like the core's
+//! other housekeeping it rides on requests and follows the injected clock.
+
+use std::sync::{Arc, Mutex, RwLock};
+
+use super::{
+    Auth, Context,
+    keys::{self, KEY_CHECK_INTERVAL, KeyRing},
+    model::{TokenKind, VerificationKey},
+    periodic::Periodic,
+    sealing::KeyEncryptionKey,
+    tokens::{CLOCK_LEEWAY, Claims, TokenSettings, TokenSigner},
+};
+use crate::{error::Error, store::Store};
+
+/// How often a token with an unknown `kid` may make a node reload its keys, in seconds.
+const UNKNOWN_KID_RELOAD_INTERVAL: i64 = 1;
+
+/// A node's signer and what it needs to rebuild it.
+pub(super) struct Signing {
+    current: RwLock<Arc<TokenSigner>>,
+    /// [`Store::signing_keys_version`] as of the current signer.
+    version: Mutex<String>,
+    settings: TokenSettings,
+    kek: KeyEncryptionKey,
+    check: Periodic,
+    unknown_kid: Periodic,
+}
+
+impl Signing {
+    /// The signer for `ring`, which the database showed at `version`. Wipes the ring's clear
+    /// private key once the signer holds its own copy.
+    pub(super) fn new(
+        settings: TokenSettings,
+        kek: KeyEncryptionKey,
+        mut ring: KeyRing,
+        version: String,
+    ) -> Self {
+        let signer = TokenSigner::new(settings.clone(), &ring.active, &ring.verifying);
+        zeroize::Zeroize::zeroize(&mut ring.active.private_pkcs8);
+        Self {
+            current: RwLock::new(Arc::new(signer)),
+            version: Mutex::new(version),
+            settings,
+            kek,
+            check: Periodic::new(KEY_CHECK_INTERVAL),
+            unknown_kid: Periodic::new(UNKNOWN_KID_RELOAD_INTERVAL),
+        }
+    }
+
+    fn signer(&self) -> Result<Arc<TokenSigner>, Error> {
+        self.current
+            .read()
+            .map(|signer| signer.clone())
+            .map_err(|_| Error::Internal("signer lock poisoned".into()))
+    }
+
+    /// Rebuilds the signer if the database's keys changed since it was built.
+    async fn reload_if_changed(&self, store: &Store) -> Result<(), Error> {
+        let version = store.signing_keys_version().await?;
+        let unchanged = self
+            .version
+            .lock()
+            .map(|current| *current == version)
+            .map_err(|_| Error::Internal("key version lock poisoned".into()))?;
+        if unchanged {
+            return Ok(());
+        }
+        let mut ring = keys::load(store, &self.kek).await?;
+        let signer = TokenSigner::new(self.settings.clone(), &ring.active, &ring.verifying);
+        zeroize::Zeroize::zeroize(&mut ring.active.private_pkcs8);
+        tracing::info!(
+            event = "key.reloaded",
+            kid = %signer.signing_kid(),
+            verifying = ring.verifying.len(),
+            "signing keys reloaded"
+        );
+        if let Ok(mut current) = self.current.write() {
+            *current = Arc::new(signer);
+        }
+        if let Ok(mut current) = self.version.lock() {
+            *current = version;
+        }
+        Ok(())
+    }
+}
+
+impl Auth {
+    /// The signer to use for this request, after the periodic check that it is current.
+    pub(super) async fn signer(&self, ctx: &Context) -> Result<Arc<TokenSigner>, Error> {
+        if self.signing.check.due(ctx.now) {
+            // A failed check keeps the signer this node has; the next interval tries again.
+            if let Err(error) = self.signing.reload_if_changed(&self.store).await {
+                tracing::warn!(error = %error.with_cause(), "could not check the signing keys");
+            }
+        }
+        self.signing.signer()
+    }
+
+    /// The claims of a genuine, unexpired `token` of `kind`. A refusal because the token
+    /// names a key this node has not loaded yet reloads the keys (at most once a second)
+    /// and verifies again.
+    pub(super) async fn verify_token(
+        &self,
+        ctx: &Context,
+        token: &str,
+        kind: TokenKind,
+    ) -> Result<Claims, Error> {
+        let signer = self.signer(ctx).await?;
+        match signer.verify(token, kind, ctx.now) {
+            Err(Error::InvalidToken)
+                if signer.names_unknown_key(token) && self.signing.unknown_kid.due(ctx.now) =>
+            {
+                self.signing.reload_if_changed(&self.store).await?;
+                self.signing.signer()?.verify(token, kind, ctx.now)
+            }
+            verified => verified,
+        }
+    }
+
+    /// The public keys that verify authd's tokens, as the JWKS publishes them: the signing
+    /// key, and each rotated key for as long as a token it signed may still be live.
+    pub async fn public_keys(&self, ctx: &Context) -> Result<Vec<VerificationKey>, Error> {
+        let signer = self.signer(ctx).await?;
+        // A node may sign with a rotated key until its next check, so add that, and the
+        // leeway verification allows, to the longest lifetime.
+        let published_for = signer
+            .longest_lifetime()
+            .saturating_add(CLOCK_LEEWAY)
+            .saturating_add(2 * KEY_CHECK_INTERVAL);
+        Ok(signer
+            .public_keys()
+            .iter()
+            .filter(|key| {
+                key.rotated_at
+                    .is_none_or(|rotated| rotated.saturating_add(published_for) > ctx.now)
+            })
+            .cloned()
+            .collect())
+    }
+}
