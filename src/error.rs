@@ -29,6 +29,8 @@ pub enum Field {
     NewPasswordConfirmation,
     /// The public id of a session.
     SessionId,
+    /// A token presented for introspection.
+    Token,
     /// The request as a whole rather than one field (DRF's `non_field_errors`).
     Request,
 }

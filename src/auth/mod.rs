@@ -34,6 +34,7 @@ mod signing;
 pub mod throttle;
 pub mod tokens;
 
+mod introspection;
 mod login_email;
 mod password_change;
 mod register;
@@ -55,6 +56,7 @@ use tokens::TokenSettings;
 
 pub use context::{Caller, Context};
 pub use credentials::AcceptedSchemes;
+pub use introspection::{LiveToken, TokenType};
 pub use password_change::{Confirmation, PasswordChange};
 pub use register::{EmailRule, Registration};
 

@@ -168,6 +168,23 @@ pub enum Credential {
     ApiKey { key_hash: String },
 }
 
+/// The active user behind a live token, and the session it belongs to.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    pub user: User,
+    /// The session's database key.
+    pub session_id: i64,
+    /// The id its user names it by.
+    pub public_id: String,
+}
+
+/// The active user behind a live API key, and when the key expires (`None`: never).
+#[derive(Debug, Clone)]
+pub struct KeyUser {
+    pub user: User,
+    pub expires_at: Option<i64>,
+}
+
 /// The user behind a request's credentials, and which credential it was.
 #[derive(Debug, Clone)]
 pub struct Identity {

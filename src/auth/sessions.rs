@@ -219,9 +219,11 @@ impl Auth {
                 self.store
                     .session_user(&claims.jti, ctx.now)
                     .await?
-                    .map(|(user, session_id)| Identity {
-                        user,
-                        credential: Credential::Session { session_id },
+                    .map(|found| Identity {
+                        user: found.user,
+                        credential: Credential::Session {
+                            session_id: found.session_id,
+                        },
                     })
             }
             Credentials::ApiKey(key) => {
@@ -229,8 +231,8 @@ impl Auth {
                 self.store
                     .api_key_user(&key_hash, ctx.now)
                     .await?
-                    .map(|user| Identity {
-                        user,
+                    .map(|found| Identity {
+                        user: found.user,
                         credential: Credential::ApiKey { key_hash },
                     })
             }

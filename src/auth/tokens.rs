@@ -198,6 +198,24 @@ impl TokenSigner {
     }
 }
 
+/// The kind a JWT says it is (its `token_type` claim), read *without* verifying anything:
+/// only to choose which verification to run. `None` for anything that is not a JWT
+/// claiming to be one of authd's kinds.
+pub fn claimed_kind(token: &str) -> Option<TokenKind> {
+    #[derive(Deserialize)]
+    struct Claimed {
+        token_type: String,
+    }
+    let mut parts = token.split('.');
+    let (_, payload, _, None) = (parts.next()?, parts.next()?, parts.next()?, parts.next()) else {
+        return None;
+    };
+    let claimed: Claimed = decode_part(payload).ok()?;
+    [TokenKind::Access, TokenKind::Refresh]
+        .into_iter()
+        .find(|kind| kind.as_str() == claimed.token_type)
+}
+
 /// One base64url part of a token, as the JSON it holds.
 fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, Error> {
     let bytes = URL_SAFE_NO_PAD

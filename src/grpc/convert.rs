@@ -7,7 +7,7 @@ use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::{
     auth::{
-        Caller,
+        Caller, LiveToken,
         model::{SessionInfo, TokenPair, User},
     },
     error::{Error, Field, FieldErrors},
@@ -34,6 +34,16 @@ pub fn token_pair(pair: TokenPair) -> pb::TokenPair {
         token_type: "Bearer".into(),
         access_expires_at: timestamp(pair.access.expires_at),
         refresh_expires_at: timestamp(pair.refresh.expires_at),
+    }
+}
+
+pub fn live_token(live: LiveToken) -> pb::ValidateTokenResponse {
+    pb::ValidateTokenResponse {
+        active: true,
+        user: Some(user(live.user)),
+        session_id: live.session_id.unwrap_or_default(),
+        token_type: live.token_type.as_str().into(),
+        expires_at: live.expires_at.and_then(timestamp),
     }
 }
 
@@ -109,6 +119,7 @@ fn field_name(field: Field) -> &'static str {
         // ChangePassword takes the new password once; named for completeness.
         Field::NewPasswordConfirmation => "new_password_confirmation",
         Field::SessionId => "session_id",
+        Field::Token => "token",
         // Only the REST gateway judges a body as a whole; named for completeness.
         Field::Request => "request",
     }

@@ -23,10 +23,12 @@ use crate::{
         ListSessionsRequest, ListSessionsResponse, LoginRequest, LoginResponse, LogoutRequest,
         LogoutResponse, RefreshRequest, RefreshResponse, RegisterRequest, RegisterResponse,
         RevokeAllRequest, RevokeAllResponse, RevokeSessionRequest, RevokeSessionResponse,
-        auth_service_server::AuthService,
+        ValidateTokenRequest, ValidateTokenResponse, auth_service_server::AuthService,
     },
 };
-use convert::{authorization, caller, carrying_tokens, session_info, status, token_pair, user};
+use convert::{
+    authorization, caller, carrying_tokens, live_token, session_info, status, token_pair, user,
+};
 pub use deadline::Deadline;
 
 pub struct GrpcAuth {
@@ -205,5 +207,18 @@ impl AuthService for GrpcAuth {
             sessions_ended: revoked.sessions as i64,
             api_keys_revoked: revoked.api_keys as i64,
         }))
+    }
+
+    async fn validate_token(
+        &self,
+        request: Request<ValidateTokenRequest>,
+    ) -> Result<Response<ValidateTokenResponse>, Status> {
+        let ctx = self.auth.context(caller(&request));
+        let live = self
+            .auth
+            .validate_token(&ctx, input(&request.get_ref().token))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(live.map(live_token).unwrap_or_default()))
     }
 }

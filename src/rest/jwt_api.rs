@@ -1,5 +1,5 @@
-//! The JWT API: register and login, plus the refresh, me and logout endpoints the Django
-//! project lacked, in simplejwt's conventions, all under `/auth/`.
+//! The JWT API: register and login, plus the refresh, verify, me and logout endpoints the
+//! Django project lacked, in simplejwt's conventions, all under `/auth/`.
 //!
 //! Handlers only decode, call the core and encode; every rule is in `auth`.
 
@@ -22,7 +22,10 @@ use super::{
     token_api::{ACCEPTED, UserBody},
     utc::utc_timestamp,
 };
-use crate::auth::{Auth, EmailRule, Registration};
+use crate::{
+    auth::{Auth, EmailRule, Registration, TokenType},
+    error::Error,
+};
 
 /// `{"message": ..., "data": ...}`, the JWT API's success envelope.
 #[derive(Debug, Serialize, ToSchema)]
@@ -190,4 +193,31 @@ pub async fn logout(
         .await
         .map_err(|e| dialect.reply(e))?;
     Ok(Json(json!({})).into_response())
+}
+
+/// `POST /auth/token/verify/`: simplejwt's `TokenVerifyView`, revocation-aware.
+#[utoipa::path(post, path = "/auth/token/verify/", tag = "JWT API",
+    request_body = super::openapi::VerifyRequest,
+    responses(
+        (status = 200, description = "`{}`: a live access or refresh token"),
+        (status = 400, description = "Missing field", body = super::openapi::FieldErrorsBody),
+        (status = 401, description = "`token_not_valid`: forged, expired, of an ended session, or not a JWT",
+            body = super::openapi::DetailBody),
+    ))]
+pub async fn verify(
+    State(auth): State<Arc<Auth>>,
+    RequestContext(ctx): RequestContext,
+    payload: Payload,
+) -> Reply {
+    let dialect = Dialect::JwtTokenView;
+    let fields = payload.fields_for(dialect)?;
+    let live = auth
+        .validate_token(&ctx, fields.input("token"))
+        .await
+        .map_err(|e| dialect.reply(e))?;
+    // simplejwt verifies JWTs; a DRF key is not one.
+    match live.map(|live| live.token_type) {
+        Some(TokenType::Access | TokenType::Refresh) => Ok(Json(json!({})).into_response()),
+        Some(TokenType::ApiKey) | None => Err(dialect.reply(Error::InvalidToken)),
+    }
 }

@@ -38,7 +38,7 @@ pub use payload::BodyLimits;
 use reply::{Dialect, Failure};
 
 /// Every REST path, with the trailing slash Django's URLs have.
-fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 12] {
+fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 13] {
     [
         ("/api/create/", post(token_api::create)),
         ("/api/token/", post(token_api::token)),
@@ -47,6 +47,7 @@ fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 12] {
         ("/auth/registration/", post(jwt_api::register)),
         ("/auth/login/", post(jwt_api::login)),
         ("/auth/token/refresh/", post(jwt_api::refresh)),
+        ("/auth/token/verify/", post(jwt_api::verify)),
         ("/auth/me/", get(jwt_api::me)),
         ("/auth/logout/", post(jwt_api::logout)),
         ("/auth/sessions/", get(account_api::list_sessions)),

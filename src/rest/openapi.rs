@@ -64,6 +64,15 @@ pub struct RefreshRequest {
     refresh: String,
 }
 
+/// A token to verify.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct VerifyRequest {
+    /// An access or refresh JWT.
+    #[schema(min_length = 1)]
+    token: String,
+}
+
 /// `POST /auth/password/change/`, dj-rest-auth's form: the new password twice.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -113,6 +122,7 @@ pub struct WrappedErrorsBody {
         jwt_api::register,
         jwt_api::login,
         jwt_api::refresh,
+        jwt_api::verify,
         jwt_api::me,
         jwt_api::logout,
         account_api::list_sessions,

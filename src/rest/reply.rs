@@ -297,6 +297,7 @@ fn field_name(field: Field) -> &'static str {
         Field::NewPasswordConfirmation => "new_password2",
         // In the path of `DELETE /auth/sessions/<id>/`; named for completeness.
         Field::SessionId => "id",
+        Field::Token => "token",
         Field::Request => "non_field_errors",
     }
 }

@@ -1,7 +1,7 @@
 //! API keys of the DRF token API, known only by their hash.
 
-use super::{Store, rows::UserRow};
-use crate::{auth::model::User, error::Error};
+use super::{Store, rows::KeyUserRow};
+use crate::{auth::model::KeyUser, error::Error};
 
 impl Store {
     /// Records a new API key by its hash, and revokes the user's oldest live keys beyond
@@ -51,14 +51,14 @@ impl Store {
     }
 
     /// The active user behind a live (unrevoked, unexpired) API key.
-    pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<User>, Error> {
-        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at
+    pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<KeyUser>, Error> {
+        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at, k.expires_at
              FROM api_keys k JOIN users u ON u.id = k.user_id
              WHERE k.key_hash = $1 AND k.revoked_at IS NULL
                AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active";
-        let row: Option<UserRow> = on_reader!(self, db => {
+        let row: Option<KeyUserRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(key_hash).bind(now).fetch_optional(db).await?
         });
-        Ok(row.map(User::from))
+        Ok(row.map(KeyUser::from))
     }
 }

@@ -2,7 +2,9 @@
 //! the core's nouns. Kept apart from the queries so a column reordering in a `SELECT` is
 //! caught by name, not silently swapped between two columns of one type.
 
-use crate::auth::model::{PasswordRecord, SessionInfo, StoredSigningKey, User};
+use crate::auth::model::{
+    KeyUser, PasswordRecord, SessionInfo, SessionUser, StoredSigningKey, User,
+};
 
 /// `id, username, email, created_at` of `users`.
 #[derive(sqlx::FromRow)]
@@ -76,12 +78,40 @@ impl From<SigningKeyRow> for StoredSigningKey {
     }
 }
 
-/// The user behind an access token, and the key of the token's session.
+/// The user behind a token, and the token's session.
 #[derive(sqlx::FromRow)]
 pub struct SessionUserRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub session_id: i64,
+    pub public_id: String,
+}
+
+impl From<SessionUserRow> for SessionUser {
+    fn from(row: SessionUserRow) -> Self {
+        Self {
+            user: row.user.into(),
+            session_id: row.session_id,
+            public_id: row.public_id,
+        }
+    }
+}
+
+/// The user behind an API key, and when the key expires.
+#[derive(sqlx::FromRow)]
+pub struct KeyUserRow {
+    #[sqlx(flatten)]
+    pub user: UserRow,
+    pub expires_at: Option<i64>,
+}
+
+impl From<KeyUserRow> for KeyUser {
+    fn from(row: KeyUserRow) -> Self {
+        Self {
+            user: row.user.into(),
+            expires_at: row.expires_at,
+        }
+    }
 }
 
 /// A live session of `sessions`, as its user is shown it.

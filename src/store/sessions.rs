@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     auth::model::{
-        EndedSessionToken, Ending, RefreshSession, Revoked, SessionOrigin, TokenPair, User,
+        EndedSessionToken, Ending, RefreshSession, Revoked, SessionOrigin, SessionUser, TokenPair,
     },
     error::Error,
 };
@@ -115,11 +115,11 @@ impl Store {
         Ok(())
     }
 
-    /// The user behind access token `jti` and the key of its session, if the token is
-    /// recorded, unexpired and its session still live.
-    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<(User, i64)>, Error> {
+    /// The user behind access token `jti` and its session, if the token is recorded,
+    /// unexpired and its session still live.
+    pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<SessionUser>, Error> {
         const SQL: &str = concat!(
-            "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id
+            "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id, s.public_id
              FROM tokens t
              JOIN sessions s ON s.id = t.session_id
              JOIN users u ON u.id = s.user_id
@@ -130,7 +130,30 @@ impl Store {
         let row: Option<SessionUserRow> = on_reader!(self, db => {
             sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
         });
-        Ok(row.map(|row| (User::from(row.user), row.session_id)))
+        Ok(row.map(SessionUser::from))
+    }
+
+    /// The user behind refresh token `jti` and its session, if the token is recorded,
+    /// unspent, unexpired and its session still live: what introspection reports.
+    pub async fn refresh_token_user(
+        &self,
+        jti: &str,
+        now: i64,
+    ) -> Result<Option<SessionUser>, Error> {
+        const SQL: &str = concat!(
+            "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id, s.public_id
+             FROM tokens t
+             JOIN sessions s ON s.id = t.session_id
+             JOIN users u ON u.id = s.user_id
+             WHERE t.jti = $1 AND t.kind = 'refresh' AND t.expires_at > $2
+               AND t.spent_at IS NULL
+               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active AND ",
+            signed_by_unretired_key!()
+        );
+        let row: Option<SessionUserRow> = on_reader!(self, db => {
+            sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
+        });
+        Ok(row.map(SessionUser::from))
     }
 
     /// Revokes the live session that refresh token `jti` belongs to; a spent token revokes

@@ -36,3 +36,4 @@ mod sessions;
 mod throttling;
 mod throttling_nodes;
 mod tokens;
+mod validate;
