@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use authd::auth::{
     hashing::{HashLimits, HashParams, Hasher},
-    model::{KeyPair, TokenKind},
+    model::{KeyAlgorithm, KeyPair, TokenKind},
     tokens::{TokenSettings, TokenSigner},
 };
 
@@ -31,7 +31,7 @@ fn measure(name: &str, budget: Duration, mut operation: impl FnMut()) {
 
 fn main() {
     let now = 1_800_000_000;
-    let key = KeyPair::generate(now).unwrap();
+    let key = KeyPair::generate(KeyAlgorithm::EdDsa, now).unwrap();
     let settings = TokenSettings {
         issuer: "authd".into(),
         audience: "authd".into(),

@@ -25,7 +25,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("rest", &["auth", "auth::model", "error", "demo"]),
     ("cors", &["error"]),
     ("listener", &[]),
-    ("config", &["auth", "store", "listener"]),
+    ("config", &["auth", "auth::model", "store", "listener"]),
     ("key_file", &["auth", "config", "error", "store"]),
     (
         "server",

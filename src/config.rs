@@ -11,11 +11,12 @@ use ipnet::IpNet;
 
 use crate::{
     auth::{
-        AuthSettings,
+        AuthSettings, SigningMode,
         forwarded::parse_network,
         hashing::{HashLimits, HashParams},
+        model::KeyAlgorithm,
         sealing::KeyEncryptionKey,
-        tokens::TokenSettings,
+        tokens::{JwtSecret, TokenSettings},
     },
     listener::ConnectionLimits,
     store::PoolSettings,
@@ -137,6 +138,19 @@ pub struct Config {
     #[arg(long, env = "AUTHD_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
 
+    /// What signs tokens: `eddsa` (Ed25519), `es256` (ECDSA P-256, for verifiers without
+    /// EdDSA such as simplejwt 5.3) or `hs256` (a secret shared with the verifying services,
+    /// from AUTHD_JWT_SECRET; the JWKS then publishes nothing). Key pairs are made and kept
+    /// in the database; changing between `eddsa` and `es256` rotates to a new key at start,
+    /// and the old one keeps verifying its tokens. Give every node the same value.
+    #[arg(long, env = "AUTHD_JWT_ALGORITHM", value_enum, default_value_t = JwtAlgorithm::Eddsa)]
+    pub jwt_algorithm: JwtAlgorithm,
+
+    /// The HS256 secret, at least 32 bytes (read only with `--jwt-algorithm hs256`). Give it
+    /// in the environment, never on the command line, where other local users can read it.
+    #[arg(long, env = "AUTHD_JWT_SECRET", hide = true, value_parser = JwtSecretParser)]
+    pub jwt_secret: Option<JwtSecret>,
+
     /// `iss` claim of issued tokens; tokens from another issuer are refused.
     #[arg(long, env = "AUTHD_JWT_ISSUER", default_value = "authd")]
     pub jwt_issuer: String,
@@ -253,8 +267,22 @@ impl Config {
         }
     }
 
-    pub fn auth_settings(&self) -> AuthSettings {
-        AuthSettings {
+    /// What signs tokens; `hs256` without a secret is a configuration error.
+    pub fn signing_mode(&self) -> Result<SigningMode, String> {
+        match (self.jwt_algorithm, &self.jwt_secret) {
+            (JwtAlgorithm::Eddsa, _) => Ok(SigningMode::Keys(KeyAlgorithm::EdDsa)),
+            (JwtAlgorithm::Es256, _) => Ok(SigningMode::Keys(KeyAlgorithm::Es256)),
+            (JwtAlgorithm::Hs256, Some(secret)) => Ok(SigningMode::Secret(secret.clone())),
+            (JwtAlgorithm::Hs256, None) => Err(format!(
+                "--jwt-algorithm hs256 needs the shared secret in AUTHD_JWT_SECRET (at least {} bytes)",
+                JwtSecret::MIN_BYTES
+            )),
+        }
+    }
+
+    pub fn auth_settings(&self) -> Result<AuthSettings, String> {
+        Ok(AuthSettings {
+            signing: self.signing_mode()?,
             tokens: TokenSettings {
                 issuer: self.jwt_issuer.clone(),
                 audience: self.jwt_audience.clone(),
@@ -272,7 +300,7 @@ impl Config {
             refresh_grace: self.refresh_grace,
             session_max_age: self.session_max_age,
             hash_limits: self.hash_limits(),
-        }
+        })
     }
 
     fn hash_limits(&self) -> HashLimits {
@@ -315,6 +343,37 @@ impl fmt::Debug for DatabaseUrl {
             Some(format!("{scheme}://{user}:***@{host}"))
         });
         f.write_str(redacted.as_deref().unwrap_or(url))
+    }
+}
+
+/// The algorithms `--jwt-algorithm` takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum JwtAlgorithm {
+    Eddsa,
+    Es256,
+    Hs256,
+}
+
+/// Parses the HS256 secret with an error that never quotes the value.
+#[derive(Clone)]
+struct JwtSecretParser;
+
+impl clap::builder::TypedValueParser for JwtSecretParser {
+    type Value = JwtSecret;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<Self::Value, clap::Error> {
+        JwtSecret::new(value.as_encoded_bytes().to_vec()).map_err(|reason| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid AUTHD_JWT_SECRET: {reason}\n"),
+            )
+            .with_cmd(cmd)
+        })
     }
 }
 

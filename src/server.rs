@@ -42,10 +42,11 @@ pub struct App {
 /// Opens (and migrates) the database and prepares the core.
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error> {
     let cors = crate::cors::layer(&config.cors_origins)?;
+    let settings = config.auth_settings().map_err(Error::Internal)?;
     let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
     tracing::info!(engine = %store.engine_version().await?, "database ready");
     let kek = key_file::key_encryption_key(config, &store).await?;
-    let auth = Arc::new(Auth::new(store, config.auth_settings(), clock, &kek).await?);
+    let auth = Arc::new(Auth::new(store, settings, clock, &kek).await?);
     let shutdown_grace = Duration::from_secs(config.shutdown_grace.unsigned_abs());
     Ok(App {
         auth,

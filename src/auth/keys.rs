@@ -26,7 +26,7 @@ use ed25519_dalek::{SigningKey, pkcs8::EncodePrivateKey};
 use sha2::{Digest, Sha256};
 
 use super::{
-    model::{KeyPair, Retirement, StoredSigningKey, VerificationKey},
+    model::{KeyAlgorithm, KeyPair, Retirement, StoredSigningKey, VerificationKey},
     sealing::{self, KeyEncryptionKey},
 };
 use crate::{error::Error, store::Store};
@@ -47,18 +47,30 @@ pub struct KeyRing {
     pub verifying: Vec<VerificationKey>,
 }
 
-/// The key ring from the database: the active key opened with `kek`, or a new one stored
-/// sealed if there is none (the `bool` says a key was made). A clear key from an older
-/// version is sealed in place.
+/// The key ring from the database: the active key opened with `kek`, or a new one of
+/// `algorithm` stored sealed if there is none (the `bool` says a key was made). An active
+/// key of another algorithm is rotated out for one of `algorithm` (the old one keeps
+/// verifying its tokens). A clear key from an older version is sealed in place.
 pub async fn load_or_create(
     store: &Store,
     kek: &KeyEncryptionKey,
+    algorithm: KeyAlgorithm,
     now: i64,
 ) -> Result<(KeyRing, bool), Error> {
-    let candidate = sealed_candidate(kek, now)?;
+    let candidate = sealed_candidate(kek, algorithm, now)?;
     let stored = store.ensure_signing_key(&candidate).await?;
     let created = stored.first().is_some_and(|key| key.kid == candidate.kid);
-    Ok((open_ring(store, kek, stored).await?, created))
+    let ring = open_ring(store, kek, stored).await?;
+    if ring.active.algorithm == algorithm {
+        return Ok((ring, created));
+    }
+    tracing::info!(
+        from = ring.active.algorithm.as_str(),
+        to = algorithm.as_str(),
+        "the signing algorithm changed: rotating to a new key"
+    );
+    rotate(store, kek, algorithm, now).await?;
+    Ok((load(store, kek).await?, true))
 }
 
 /// The key ring as the database holds it now.
@@ -66,11 +78,17 @@ pub async fn load(store: &Store, kek: &KeyEncryptionKey) -> Result<KeyRing, Erro
     open_ring(store, kek, store.signing_keys().await?).await
 }
 
-/// Makes a new active signing key; the old one only verifies from now on. The new `kid`.
-pub async fn rotate(store: &Store, kek: &KeyEncryptionKey, now: i64) -> Result<String, Error> {
+/// Makes a new active signing key of `algorithm`; the old one only verifies from now on.
+/// The new `kid`.
+pub async fn rotate(
+    store: &Store,
+    kek: &KeyEncryptionKey,
+    algorithm: KeyAlgorithm,
+    now: i64,
+) -> Result<String, Error> {
     // Refuse to rotate in a key this KEK could not open later.
     load(store, kek).await?;
-    let candidate = sealed_candidate(kek, now)?;
+    let candidate = sealed_candidate(kek, algorithm, now)?;
     if !store.rotate_signing_key(&candidate, now).await? {
         return Err(Error::Unavailable(
             "another rotation took the signing slot at the same time; nothing changed".into(),
@@ -90,10 +108,15 @@ pub async fn retire(store: &Store, kid: &str, now: i64) -> Result<Retirement, Er
 }
 
 /// A fresh key pair, sealed under `kek`, ready to store.
-fn sealed_candidate(kek: &KeyEncryptionKey, now: i64) -> Result<StoredSigningKey, Error> {
-    let mut fresh = KeyPair::generate(now)?;
+fn sealed_candidate(
+    kek: &KeyEncryptionKey,
+    algorithm: KeyAlgorithm,
+    now: i64,
+) -> Result<StoredSigningKey, Error> {
+    let mut fresh = KeyPair::generate(algorithm, now)?;
     let sealed = StoredSigningKey {
         kid: fresh.kid.clone(),
+        algorithm,
         private_key: sealing::seal(kek, &fresh.kid, &fresh.private_pkcs8)?,
         public_key: fresh.public_key.clone(),
         created_at: fresh.created_at,
@@ -117,7 +140,7 @@ async fn open_ring(
         .filter(|key| key.retired_at.is_none())
         .map(|key| VerificationKey {
             kid: key.kid.clone(),
-            algorithm: "EdDSA",
+            algorithm: key.algorithm,
             public_key: key.public_key.clone(),
             rotated_at: key.rotated_at,
         })
@@ -140,6 +163,7 @@ async fn open_ring(
     };
     let active = KeyPair {
         kid: row.kid,
+        algorithm: row.algorithm,
         private_pkcs8,
         public_key: row.public_key,
         created_at: row.created_at,
@@ -148,19 +172,39 @@ async fn open_ring(
 }
 
 impl KeyPair {
-    /// A fresh random key pair.
-    pub fn generate(now: i64) -> Result<Self, Error> {
-        let mut seed = [0u8; 32];
-        getrandom::fill(&mut seed).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
-        let signing = SigningKey::from_bytes(&seed);
-        let private_pkcs8 = signing
-            .to_pkcs8_der()
-            .map_err(|e| Error::Internal(format!("pkcs8 encoding: {e}")))?
-            .as_bytes()
-            .to_vec();
-        let public_key = signing.verifying_key().to_bytes().to_vec();
+    /// A fresh random key pair of `algorithm`.
+    pub fn generate(algorithm: KeyAlgorithm, now: i64) -> Result<Self, Error> {
+        let mut seed = zeroize::Zeroizing::new([0u8; 32]);
+        let (private_pkcs8, public_key) = match algorithm {
+            KeyAlgorithm::EdDsa => {
+                fill_random(seed.as_mut())?;
+                let signing = SigningKey::from_bytes(&seed);
+                let der = signing.to_pkcs8_der().map_err(pkcs8_failure)?;
+                (
+                    der.as_bytes().to_vec(),
+                    signing.verifying_key().to_bytes().to_vec(),
+                )
+            }
+            KeyAlgorithm::Es256 => {
+                // Almost every 32 random bytes are a valid P-256 scalar; retry the rest.
+                let secret = loop {
+                    fill_random(seed.as_mut())?;
+                    if let Ok(secret) = p256::SecretKey::from_slice(seed.as_ref()) {
+                        break secret;
+                    }
+                };
+                let der =
+                    p256::pkcs8::EncodePrivateKey::to_pkcs8_der(&secret).map_err(pkcs8_failure)?;
+                let point = p256::elliptic_curve::sec1::ToEncodedPoint::to_encoded_point(
+                    &secret.public_key(),
+                    false,
+                );
+                (der.as_bytes().to_vec(), point.as_bytes().to_vec())
+            }
+        };
         Ok(Self {
-            kid: thumbprint(&public_key),
+            kid: thumbprint(algorithm, &public_key)?,
+            algorithm,
             private_pkcs8,
             public_key,
             created_at: now,
@@ -168,11 +212,40 @@ impl KeyPair {
     }
 }
 
-/// RFC 7638 thumbprint of an Ed25519 public key: SHA-256 over the canonical JWK members.
-fn thumbprint(public_key: &[u8]) -> String {
-    let x = URL_SAFE_NO_PAD.encode(public_key);
-    let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-    URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
+fn fill_random(bytes: &mut [u8]) -> Result<(), Error> {
+    getrandom::fill(bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))
+}
+
+fn pkcs8_failure(error: impl std::fmt::Display) -> Error {
+    Error::Internal(format!("pkcs8 encoding: {error}"))
+}
+
+/// The JWK coordinates of a P-256 public key in uncompressed SEC1 form (`04 || x || y`):
+/// `x` and `y`, base64url without padding.
+pub fn ec_coordinates(public_key: &[u8]) -> Option<(String, String)> {
+    match public_key {
+        [4, rest @ ..] if rest.len() == 64 => {
+            let (x, y) = rest.split_at(32);
+            Some((URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y)))
+        }
+        _ => None,
+    }
+}
+
+/// RFC 7638 thumbprint of a public key: SHA-256 over its canonical JWK members.
+fn thumbprint(algorithm: KeyAlgorithm, public_key: &[u8]) -> Result<String, Error> {
+    let canonical = match algorithm {
+        KeyAlgorithm::EdDsa => {
+            let x = URL_SAFE_NO_PAD.encode(public_key);
+            format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#)
+        }
+        KeyAlgorithm::Es256 => {
+            let (x, y) = ec_coordinates(public_key)
+                .ok_or_else(|| Error::Internal("a P-256 public key of the wrong form".into()))?;
+            format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#)
+        }
+    };
+    Ok(URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes())))
 }
 
 #[cfg(test)]
@@ -181,11 +254,14 @@ mod tests {
 
     #[test]
     fn generated_keys_are_distinct_and_named_by_thumbprint() {
-        let a = KeyPair::generate(1).unwrap();
-        let b = KeyPair::generate(1).unwrap();
+        let a = KeyPair::generate(KeyAlgorithm::EdDsa, 1).unwrap();
+        let b = KeyPair::generate(KeyAlgorithm::EdDsa, 1).unwrap();
         assert_ne!(a.kid, b.kid);
         assert_eq!(a.public_key.len(), 32);
-        assert_eq!(a.kid, thumbprint(&a.public_key));
+        assert_eq!(
+            a.kid,
+            thumbprint(KeyAlgorithm::EdDsa, &a.public_key).unwrap()
+        );
         assert_eq!(a.kid.len(), 43); // 32 bytes, base64url without padding
         assert!(!format!("{a:?}").contains(&format!("{:?}", a.private_pkcs8)));
     }
@@ -196,8 +272,42 @@ mod tests {
         let x = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
         let public_key = URL_SAFE_NO_PAD.decode(x).unwrap();
         assert_eq!(
-            thumbprint(&public_key),
+            thumbprint(KeyAlgorithm::EdDsa, &public_key).unwrap(),
             "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"
+        );
+    }
+
+    #[test]
+    fn p256_keys_are_uncompressed_points_named_by_their_ec_thumbprint() {
+        let key = KeyPair::generate(KeyAlgorithm::Es256, 1).unwrap();
+        assert_eq!(key.public_key.len(), 65);
+        assert_eq!(key.public_key[0], 4);
+        let (x, y) = ec_coordinates(&key.public_key).unwrap();
+        assert_eq!((x.len(), y.len()), (43, 43));
+        assert_eq!(
+            key.kid,
+            thumbprint(KeyAlgorithm::Es256, &key.public_key).unwrap()
+        );
+        assert_ne!(
+            key.kid,
+            KeyPair::generate(KeyAlgorithm::Es256, 1).unwrap().kid
+        );
+    }
+
+    #[test]
+    fn ec_thumbprint_matches_rfc_7638_style_computation() {
+        // RFC 7517 appendix A.1's example P-256 key.
+        let x = URL_SAFE_NO_PAD
+            .decode("MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4")
+            .unwrap();
+        let y = URL_SAFE_NO_PAD
+            .decode("4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM")
+            .unwrap();
+        let point = [&[4u8][..], &x, &y].concat();
+        let canonical = r#"{"crv":"P-256","kty":"EC","x":"MKBCTNIcKUSDii11ySs3526iDZ8AiTo7Tu6KPAqv7D4","y":"4Etl6SRW2YiLUrN5vfvVHuhp7x8PxltmWWlbbM4IFyM"}"#;
+        assert_eq!(
+            thumbprint(KeyAlgorithm::Es256, &point).unwrap(),
+            URL_SAFE_NO_PAD.encode(Sha256::digest(canonical.as_bytes()))
         );
     }
 }

@@ -30,7 +30,7 @@ pub mod password_policy;
 pub mod periodic;
 pub mod rekey;
 pub mod sealing;
-mod signing;
+pub mod signing;
 pub mod throttle;
 pub mod tokens;
 
@@ -59,11 +59,14 @@ pub use credentials::AcceptedSchemes;
 pub use introspection::{LiveToken, TokenType};
 pub use password_change::{Confirmation, PasswordChange};
 pub use register::{EmailRule, Registration};
+pub use signing::SigningMode;
 
 /// How the core is tuned; built from the command line by `server`.
 #[derive(Debug, Clone)]
 pub struct AuthSettings {
     pub tokens: TokenSettings,
+    /// What signs tokens: key pairs of an algorithm, or a shared secret.
+    pub signing: SigningMode,
     pub hashing: HashParams,
     /// How many password hashes run at once, and how many requests may wait for them.
     pub hash_limits: HashLimits,
@@ -121,13 +124,9 @@ impl Auth {
         clock: Arc<dyn Clock>,
         kek: &KeyEncryptionKey,
     ) -> Result<Self, Error> {
-        let version = store.signing_keys_version().await?;
-        let (ring, created) = keys::load_or_create(&store, kek, clock.now()).await?;
-        if created {
-            tracing::info!(kid = %ring.active.kid, "created a new signing key");
-        }
-        // Read before the keys, so a change made meanwhile is picked up at the first check.
-        let signing = signing::Signing::new(settings.tokens, kek.clone(), ring, version);
+        let signing =
+            signing::Signing::start(&store, settings.tokens, settings.signing, kek, clock.now())
+                .await?;
         let hasher = Hasher::new(settings.hashing, settings.hash_limits)?;
         rekey::rekey_users(&store, clock.now()).await?;
         Ok(Self {

@@ -268,12 +268,40 @@ pub struct TokenPair {
     pub refresh: IssuedToken,
 }
 
-/// A signing key in memory: the private key as clear PKCS#8 DER, the raw 32-byte Ed25519
-/// public key, and its `kid` (the RFC 7638 thumbprint of the public key). The database
+/// The kind of key pair that signs tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAlgorithm {
+    /// Ed25519 (`alg: EdDSA`): authd's default.
+    EdDsa,
+    /// ECDSA over P-256 with SHA-256 (`alg: ES256`), for verifiers without EdDSA.
+    Es256,
+}
+
+impl KeyAlgorithm {
+    /// The JWS `alg` name, also the `algorithm` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyAlgorithm::EdDsa => "EdDSA",
+            KeyAlgorithm::Es256 => "ES256",
+        }
+    }
+
+    /// The algorithm a stored `alg` name stands for.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [KeyAlgorithm::EdDsa, KeyAlgorithm::Es256]
+            .into_iter()
+            .find(|algorithm| algorithm.as_str() == name)
+    }
+}
+
+/// A signing key in memory: the private key as clear PKCS#8 DER, the public key (raw 32
+/// bytes for Ed25519, the uncompressed SEC1 point for P-256), and its `kid` (the RFC 7638
+/// thumbprint of the public key). The database
 /// holds it as a [`StoredSigningKey`].
 #[derive(Clone)]
 pub struct KeyPair {
     pub kid: String,
+    pub algorithm: KeyAlgorithm,
     pub private_pkcs8: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
@@ -294,6 +322,7 @@ impl fmt::Debug for KeyPair {
 /// empty once the key has been rotated out (it only verifies then).
 pub struct StoredSigningKey {
     pub kid: String,
+    pub algorithm: KeyAlgorithm,
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
@@ -321,9 +350,8 @@ impl fmt::Debug for StoredSigningKey {
 pub struct VerificationKey {
     /// The `kid` header of tokens signed with this key.
     pub kid: String,
-    /// The JWS algorithm name (`EdDSA`).
-    pub algorithm: &'static str,
-    /// The raw Ed25519 public key.
+    pub algorithm: KeyAlgorithm,
+    /// The raw Ed25519 public key, or the uncompressed SEC1 point (65 bytes) of a P-256 one.
     pub public_key: Vec<u8>,
     /// When a newer key replaced it as the signing key; `None` for the signing key.
     pub rotated_at: Option<i64>,

@@ -12,22 +12,32 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use super::{
     Auth, Context,
-    keys::{self, KEY_CHECK_INTERVAL, KeyRing},
-    model::{TokenKind, VerificationKey},
+    keys::{self, KEY_CHECK_INTERVAL},
+    model::{KeyAlgorithm, TokenKind, VerificationKey},
     periodic::Periodic,
     sealing::KeyEncryptionKey,
-    tokens::{CLOCK_LEEWAY, Claims, TokenSettings, TokenSigner},
+    tokens::{CLOCK_LEEWAY, Claims, JwtSecret, TokenSettings, TokenSigner},
 };
 use crate::{error::Error, store::Store};
 
 /// How often a token with an unknown `kid` may make a node reload its keys, in seconds.
 const UNKNOWN_KID_RELOAD_INTERVAL: i64 = 1;
 
+/// How tokens are signed, as the operator chose (`--jwt-algorithm`).
+#[derive(Debug, Clone)]
+pub enum SigningMode {
+    /// Key pairs kept in the database, new ones of this algorithm; published in the JWKS.
+    Keys(KeyAlgorithm),
+    /// HS256 with a secret shared with the verifying services; nothing is published.
+    Secret(JwtSecret),
+}
+
 /// A node's signer and what it needs to rebuild it.
 pub(super) struct Signing {
     current: RwLock<Arc<TokenSigner>>,
-    /// [`Store::signing_keys_version`] as of the current signer.
-    version: Mutex<String>,
+    /// [`Store::signing_keys_version`] as of the current signer; `None` when signing with
+    /// a secret, which nothing in the database changes.
+    version: Option<Mutex<String>>,
     settings: TokenSettings,
     kek: KeyEncryptionKey,
     check: Periodic,
@@ -35,24 +45,40 @@ pub(super) struct Signing {
 }
 
 impl Signing {
-    /// The signer for `ring`, which the database showed at `version`. Wipes the ring's clear
-    /// private key once the signer holds its own copy.
-    pub(super) fn new(
+    /// The signer `mode` names: the database's key ring (made on first start) opened with
+    /// `kek`, or the shared secret.
+    pub(super) async fn start(
+        store: &Store,
         settings: TokenSettings,
-        kek: KeyEncryptionKey,
-        mut ring: KeyRing,
-        version: String,
-    ) -> Self {
-        let signer = TokenSigner::new(settings.clone(), &ring.active, &ring.verifying);
-        zeroize::Zeroize::zeroize(&mut ring.active.private_pkcs8);
-        Self {
+        mode: SigningMode,
+        kek: &KeyEncryptionKey,
+        now: i64,
+    ) -> Result<Self, Error> {
+        let (signer, version) = match mode {
+            SigningMode::Secret(secret) => {
+                (TokenSigner::with_secret(settings.clone(), &secret), None)
+            }
+            SigningMode::Keys(algorithm) => {
+                // Read before the keys, so a change made meanwhile shows at the first check.
+                let version = store.signing_keys_version().await?;
+                let (mut ring, created) = keys::load_or_create(store, kek, algorithm, now).await?;
+                if created {
+                    tracing::info!(kid = %ring.active.kid, "created a new signing key");
+                }
+                let signer = TokenSigner::new(settings.clone(), &ring.active, &ring.verifying);
+                // The signer holds its own copy; these clear bytes are not needed any more.
+                zeroize::Zeroize::zeroize(&mut ring.active.private_pkcs8);
+                (signer, Some(Mutex::new(version)))
+            }
+        };
+        Ok(Self {
             current: RwLock::new(Arc::new(signer)),
-            version: Mutex::new(version),
+            version,
             settings,
-            kek,
+            kek: kek.clone(),
             check: Periodic::new(KEY_CHECK_INTERVAL),
             unknown_kid: Periodic::new(UNKNOWN_KID_RELOAD_INTERVAL),
-        }
+        })
     }
 
     fn signer(&self) -> Result<Arc<TokenSigner>, Error> {
@@ -64,9 +90,11 @@ impl Signing {
 
     /// Rebuilds the signer if the database's keys changed since it was built.
     async fn reload_if_changed(&self, store: &Store) -> Result<(), Error> {
+        let Some(current_version) = &self.version else {
+            return Ok(());
+        };
         let version = store.signing_keys_version().await?;
-        let unchanged = self
-            .version
+        let unchanged = current_version
             .lock()
             .map(|current| *current == version)
             .map_err(|_| Error::Internal("key version lock poisoned".into()))?;
@@ -85,7 +113,7 @@ impl Signing {
         if let Ok(mut current) = self.current.write() {
             *current = Arc::new(signer);
         }
-        if let Ok(mut current) = self.version.lock() {
+        if let Ok(mut current) = current_version.lock() {
             *current = version;
         }
         Ok(())

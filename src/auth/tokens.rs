@@ -1,7 +1,9 @@
-//! Issuing and verifying JWTs: EdDSA, simplejwt-shaped claims, a `kid` header.
+//! Issuing and verifying JWTs: EdDSA, ES256 or HS256, simplejwt-shaped claims, a `kid`
+//! header.
 //!
-//! Verification pins the algorithm (EdDSA only: `none`, HS256 with the public key as secret
-//! and friends are refused before any signature check), picks the key by `kid`, and checks
+//! Verification picks the key by `kid` and pins the algorithm to that key's own (`none`,
+//! HS256 with a public key as its secret, ES256 under an Ed25519 `kid` and friends are
+//! refused before any signature check), and checks
 //! signature, `iss`, `aud`, `token_type` and `exp`. Expiry is checked here against the
 //! injected clock rather than by jsonwebtoken (which reads the system time), with no leeway.
 //! A token signed with a genuine key is still refused when it claims more than authd ever
@@ -18,7 +20,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 
-use super::model::{IssuedToken, KeyPair, TokenKind, VerificationKey};
+use super::model::{IssuedToken, KeyAlgorithm, KeyPair, TokenKind, VerificationKey};
 use crate::error::Error;
 
 /// The claims authd puts in every token (simplejwt's names, so Django services read them).
@@ -51,10 +53,27 @@ pub struct TokenSettings {
 
 pub struct TokenSigner {
     settings: TokenSettings,
+    /// What the JWKS may publish: every asymmetric key this signer verifies (none for HS256).
     public_keys: Vec<VerificationKey>,
     signing_kid: String,
+    signing_algorithm: Algorithm,
     signing_key: EncodingKey,
-    verifying_keys: HashMap<String, DecodingKey>,
+    /// Each known `kid` with the one algorithm its tokens may use.
+    verifying_keys: HashMap<String, (Algorithm, DecodingKey)>,
+}
+
+fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
+    match algorithm {
+        KeyAlgorithm::EdDsa => Algorithm::EdDSA,
+        KeyAlgorithm::Es256 => Algorithm::ES256,
+    }
+}
+
+fn decoding_key(key: &VerificationKey) -> DecodingKey {
+    match key.algorithm {
+        KeyAlgorithm::EdDsa => DecodingKey::from_ed_der(&key.public_key),
+        KeyAlgorithm::Es256 => DecodingKey::from_ec_der(&key.public_key),
+    }
 }
 
 impl TokenSigner {
@@ -66,7 +85,7 @@ impl TokenSigner {
                 0,
                 VerificationKey {
                     kid: active.kid.clone(),
-                    algorithm: "EdDSA",
+                    algorithm: active.algorithm,
                     public_key: active.public_key.clone(),
                     rotated_at: None,
                 },
@@ -74,12 +93,38 @@ impl TokenSigner {
         }
         let verifying_keys = public_keys
             .iter()
-            .map(|key| (key.kid.clone(), DecodingKey::from_ed_der(&key.public_key)))
+            .map(|key| {
+                let entry = (jws_algorithm(key.algorithm), decoding_key(key));
+                (key.kid.clone(), entry)
+            })
             .collect();
+        let signing_key = match active.algorithm {
+            KeyAlgorithm::EdDsa => EncodingKey::from_ed_der(&active.private_pkcs8),
+            KeyAlgorithm::Es256 => EncodingKey::from_ec_der(&active.private_pkcs8),
+        };
         Self {
             public_keys,
             signing_kid: active.kid.clone(),
-            signing_key: EncodingKey::from_ed_der(&active.private_pkcs8),
+            signing_algorithm: jws_algorithm(active.algorithm),
+            signing_key,
+            verifying_keys,
+            settings,
+        }
+    }
+
+    /// Signs and verifies with a secret shared with the verifying services (HS256). Its
+    /// `kid` names the secret without revealing it; nothing is published.
+    pub fn with_secret(settings: TokenSettings, secret: &JwtSecret) -> Self {
+        let kid = secret.kid();
+        let verifying_keys = HashMap::from([(
+            kid.clone(),
+            (Algorithm::HS256, DecodingKey::from_secret(secret.expose())),
+        )]);
+        Self {
+            public_keys: Vec::new(),
+            signing_kid: kid,
+            signing_algorithm: Algorithm::HS256,
+            signing_key: EncodingKey::from_secret(secret.expose()),
             verifying_keys,
             settings,
         }
@@ -112,7 +157,7 @@ impl TokenSigner {
             aud: self.settings.audience.clone(),
             nbf: None,
         };
-        let mut header = Header::new(Algorithm::EdDSA);
+        let mut header = Header::new(self.signing_algorithm);
         header.kid = Some(self.signing_kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
             .map_err(|e| Error::Internal(format!("signing a token: {e}")))?;
@@ -165,17 +210,19 @@ impl TokenSigner {
         let (message, signature) = token.rsplit_once('.').ok_or(Error::InvalidToken)?;
         let (header, payload) = message.split_once('.').ok_or(Error::InvalidToken)?;
         let header: Header = decode_part(header)?;
-        if header.alg != Algorithm::EdDSA || header.crit.is_some() {
+        if header.crit.is_some() {
             return Err(Error::InvalidToken);
         }
-        let key = header
+        let (algorithm, key) = header
             .kid
             .as_deref()
             .and_then(|kid| self.verifying_keys.get(kid))
             .ok_or(Error::InvalidToken)?;
-        let genuine =
-            jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, Algorithm::EdDSA)
-                .map_err(|_| Error::InvalidToken)?;
+        if header.alg != *algorithm {
+            return Err(Error::InvalidToken);
+        }
+        let genuine = jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, *algorithm)
+            .map_err(|_| Error::InvalidToken)?;
         if !genuine {
             return Err(Error::InvalidToken);
         }
@@ -195,6 +242,49 @@ impl TokenSigner {
             return Err(Error::InvalidToken);
         }
         Ok(claims)
+    }
+}
+
+/// The HS256 secret shared with the services that verify authd's tokens: at least
+/// [`JwtSecret::MIN_BYTES`] bytes, never printed.
+#[derive(Clone)]
+pub struct JwtSecret(zeroize::Zeroizing<Vec<u8>>);
+
+impl JwtSecret {
+    /// RFC 7518 §3.2: a key at least as long as the hash output (256 bits).
+    pub const MIN_BYTES: usize = 32;
+
+    /// The secret, or why it cannot be one (without quoting it).
+    pub fn new(secret: Vec<u8>) -> Result<Self, String> {
+        if secret.len() < Self::MIN_BYTES {
+            return Err(format!(
+                "the HS256 secret must be at least {} bytes; this one is {}",
+                Self::MIN_BYTES,
+                secret.len()
+            ));
+        }
+        Ok(Self(zeroize::Zeroizing::new(secret)))
+    }
+
+    fn expose(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// A name for the secret: a SHA-256 of it under a label, shortened, so tokens say
+    /// which secret signed them and nothing about the secret itself.
+    fn kid(&self) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"authd hs256 kid\0")
+            .chain_update(self.expose())
+            .finalize();
+        format!("hs256-{}", URL_SAFE_NO_PAD.encode(&digest[..12]))
+    }
+}
+
+impl std::fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
     }
 }
 

@@ -14,7 +14,7 @@ fn settings() -> TokenSettings {
 }
 
 fn signer_with(settings: TokenSettings) -> Result<(TokenSigner, KeyPair), Error> {
-    let key = KeyPair::generate(NOW)?;
+    let key = KeyPair::generate(KeyAlgorithm::EdDsa, NOW)?;
     Ok((TokenSigner::new(settings, &key, &[]), key))
 }
 
@@ -307,4 +307,90 @@ mod properties {
             prop_assert!(signer.verify(&tampered, TokenKind::Access, NOW).is_err(), "{}", tampered);
         }
     }
+}
+
+#[test]
+fn es256_tokens_verify_and_say_so_in_their_header() -> Result<(), Error> {
+    let key = KeyPair::generate(KeyAlgorithm::Es256, NOW)?;
+    let signer = TokenSigner::new(settings(), &key, &[]);
+    let issued = signer.issue(TokenKind::Access, 7, NOW, i64::MAX)?;
+    let header = jsonwebtoken::decode_header(&issued.token).map_err(|_| Error::InvalidToken)?;
+    assert_eq!(header.alg, Algorithm::ES256);
+    assert_eq!(header.kid.as_deref(), Some(key.kid.as_str()));
+    assert_eq!(issued.kid, key.kid);
+    assert_eq!(
+        signer
+            .verify(&issued.token, TokenKind::Access, NOW)?
+            .user_id,
+        7
+    );
+    assert_eq!(signer.public_keys()[0].algorithm, KeyAlgorithm::Es256);
+    Ok(())
+}
+
+#[test]
+fn each_kid_accepts_only_its_own_algorithm() -> Result<(), Error> {
+    let ec = KeyPair::generate(KeyAlgorithm::Es256, NOW)?;
+    let ed = KeyPair::generate(KeyAlgorithm::EdDsa, NOW)?;
+    let verifying = [VerificationKey {
+        kid: ed.kid.clone(),
+        algorithm: KeyAlgorithm::EdDsa,
+        public_key: ed.public_key.clone(),
+        rotated_at: Some(NOW),
+    }];
+    let signer = TokenSigner::new(settings(), &ec, &verifying);
+    // Both keys' own tokens verify...
+    let mut ed_header = Header::new(Algorithm::EdDSA);
+    ed_header.kid = Some(ed.kid.clone());
+    let by_ed = signed(&ed, ed_header, &access_claims(NOW, NOW + 3600));
+    assert!(signer.verify(&by_ed, TokenKind::Access, NOW).is_ok());
+    // ...but an EdDSA token under the P-256 key's kid, or HS256 with its public key as the
+    // secret, does not.
+    let mut confused = Header::new(Algorithm::EdDSA);
+    confused.kid = Some(ec.kid.clone());
+    let wrong_alg = signed(&ed, confused, &access_claims(NOW, NOW + 3600));
+    assert!(signer.verify(&wrong_alg, TokenKind::Access, NOW).is_err());
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.kid = Some(ec.kid.clone());
+    let hmac = jsonwebtoken::encode(
+        &hs,
+        &access_claims(NOW, NOW + 3600),
+        &EncodingKey::from_secret(&ec.public_key),
+    )
+    .unwrap();
+    assert!(signer.verify(&hmac, TokenKind::Access, NOW).is_err());
+    Ok(())
+}
+
+#[test]
+fn hs256_signs_with_the_shared_secret_and_publishes_nothing() -> Result<(), Error> {
+    let secret = JwtSecret::new(b"a shared secret of at least thirty-two bytes".to_vec()).unwrap();
+    let signer = TokenSigner::with_secret(settings(), &secret);
+    assert!(signer.public_keys().is_empty());
+    let issued = signer.issue(TokenKind::Access, 3, NOW, i64::MAX)?;
+    let header = jsonwebtoken::decode_header(&issued.token).map_err(|_| Error::InvalidToken)?;
+    assert_eq!(header.alg, Algorithm::HS256);
+    assert!(
+        header
+            .kid
+            .as_deref()
+            .is_some_and(|kid| kid.starts_with("hs256-"))
+    );
+    assert!(!issued.token.contains("thirty-two"));
+    assert_eq!(
+        signer
+            .verify(&issued.token, TokenKind::Access, NOW)?
+            .user_id,
+        3
+    );
+
+    let other =
+        JwtSecret::new(b"another secret, also of thirty-two bytes or more".to_vec()).unwrap();
+    let forged = TokenSigner::with_secret(settings(), &other)
+        .issue(TokenKind::Access, 3, NOW, i64::MAX)?
+        .token;
+    assert!(signer.verify(&forged, TokenKind::Access, NOW).is_err());
+    assert!(JwtSecret::new(b"too short".to_vec()).is_err());
+    assert_eq!(format!("{secret:?}"), "JwtSecret(<redacted>)");
+    Ok(())
 }

@@ -3,7 +3,7 @@
 //! caught by name, not silently swapped between two columns of one type.
 
 use crate::auth::model::{
-    KeyUser, PasswordRecord, SessionInfo, SessionUser, StoredSigningKey, User,
+    KeyAlgorithm, KeyUser, PasswordRecord, SessionInfo, SessionUser, StoredSigningKey, User,
 };
 
 /// `id, username, email, created_at` of `users`.
@@ -56,6 +56,7 @@ pub struct TakenRow {
 #[derive(sqlx::FromRow)]
 pub struct SigningKeyRow {
     pub kid: String,
+    pub algorithm: String,
     pub private_key: Vec<u8>,
     pub public_key: Vec<u8>,
     pub created_at: i64,
@@ -64,17 +65,26 @@ pub struct SigningKeyRow {
     pub retired_at: Option<i64>,
 }
 
-impl From<SigningKeyRow> for StoredSigningKey {
-    fn from(row: SigningKeyRow) -> Self {
-        Self {
+impl TryFrom<SigningKeyRow> for StoredSigningKey {
+    type Error = crate::error::Error;
+
+    fn try_from(row: SigningKeyRow) -> Result<Self, Self::Error> {
+        let algorithm = KeyAlgorithm::from_name(&row.algorithm).ok_or_else(|| {
+            crate::error::Error::Internal(format!(
+                "signing key {} has an unknown algorithm {:?}",
+                row.kid, row.algorithm
+            ))
+        })?;
+        Ok(Self {
             kid: row.kid,
+            algorithm,
             private_key: row.private_key,
             public_key: row.public_key,
             created_at: row.created_at,
             active: row.active,
             rotated_at: row.rotated_at,
             retired_at: row.retired_at,
-        }
+        })
     }
 }
 

@@ -13,13 +13,13 @@ use crate::{
     error::Error,
 };
 
-const SELECT_ALL: &str = "SELECT kid, private_key, public_key, created_at,
+const SELECT_ALL: &str = "SELECT kid, algorithm, private_key, public_key, created_at,
             slot IS NOT NULL AS active, rotated_at, retired_at
      FROM signing_keys ORDER BY slot IS NULL, created_at DESC, kid";
 
 const INSERT_ACTIVE: &str = "INSERT INTO signing_keys
         (kid, slot, algorithm, private_key, public_key, created_at)
-     VALUES ($1, 1, 'EdDSA', $2, $3, $4) ON CONFLICT (slot) DO NOTHING";
+     VALUES ($1, 1, $5, $2, $3, $4) ON CONFLICT (slot) DO NOTHING";
 
 impl Store {
     /// Stores `candidate` as the signing key unless one exists; returns every key, the
@@ -34,18 +34,19 @@ impl Store {
                 .bind(&candidate.private_key)
                 .bind(&candidate.public_key)
                 .bind(candidate.created_at)
+                .bind(candidate.algorithm.as_str())
                 .execute(db)
                 .await?;
             sqlx::query_as(SELECT_ALL).fetch_all(db).await?
         });
-        Ok(rows.into_iter().map(StoredSigningKey::from).collect())
+        rows.into_iter().map(StoredSigningKey::try_from).collect()
     }
 
     /// Every stored signing key, the active one first, then the newest.
     pub async fn signing_keys(&self) -> Result<Vec<StoredSigningKey>, Error> {
         let rows: Vec<SigningKeyRow> =
             on_reader!(self, db => sqlx::query_as(SELECT_ALL).fetch_all(db).await?);
-        Ok(rows.into_iter().map(StoredSigningKey::from).collect())
+        rows.into_iter().map(StoredSigningKey::try_from).collect()
     }
 
     /// A short text that changes whenever any key is added, rotated or retired: what a
@@ -84,6 +85,7 @@ impl Store {
                 .bind(&candidate.private_key)
                 .bind(&candidate.public_key)
                 .bind(candidate.created_at)
+                .bind(candidate.algorithm.as_str())
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
