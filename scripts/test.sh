@@ -10,7 +10,10 @@
 #      AUTHD_TEST_POSTGRES_URL names a server where the role may CREATE DATABASE
 #      (`bash .ci/postgres` starts one and prints its URL). The tests that need PostgreSQL
 #      are #[ignore]d, so the first run reports them as ignored; this run includes them.
-# Without Chromium, schemathesis or PostgreSQL those runs are skipped, and say so; in CI
+#   5. a Django service running simplejwt verifying authd's tokens (tests/api/django_consumer.rs),
+#      when .venv-django/bin/python is there (`python3 -m venv .venv-django &&
+#      .venv-django/bin/pip install -r tests/django_consumer/requirements.txt`).
+# Without Chromium, schemathesis, Django or PostgreSQL those runs are skipped, and say so; in CI
 # (CI=true) all are required. Extra arguments go to the cargo runs (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +47,19 @@ else
   echo "NOTE: skipped the contract test (python3 -m venv .venv && .venv/bin/pip install schemathesis)."
 fi
 
+django_python=${AUTHD_TEST_DJANGO_PYTHON:-.venv-django/bin/python}
+if [ -x "$django_python" ]; then
+  echo
+  echo "==> a Django service with simplejwt verifying authd's tokens"
+  AUTHD_TEST_DJANGO_PYTHON="$django_python" cargo test --locked --test api django_consumer -- --ignored
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI requires the Django consumer test: $django_python is missing" >&2
+  exit 1
+else
+  echo
+  echo "NOTE: skipped the Django consumer test (python3 -m venv .venv-django && .venv-django/bin/pip install -r tests/django_consumer/requirements.txt)."
+fi
+
 url=${AUTHD_TEST_POSTGRES_URL:-}
 if [ -z "$url" ]; then
   if [ "${CI:-}" = "true" ]; then
@@ -67,9 +83,10 @@ drop_test_databases
 echo
 echo "==> the integration suite on PostgreSQL"
 # --include-ignored is for the test binary: after the `--` the extra arguments may hold.
-include_ignored=(-- --include-ignored)
+# The Django consumer ran above; its outcome does not depend on the backend.
+include_ignored=(-- --include-ignored --skip django_consumer)
 for arg in "$@"; do
-  if [ "$arg" = "--" ]; then include_ignored=(--include-ignored); fi
+  if [ "$arg" = "--" ]; then include_ignored=(--include-ignored --skip django_consumer); fi
 done
 AUTHD_TEST_BACKEND=postgres cargo test --locked --test api "$@" "${include_ignored[@]}"
 drop_test_databases

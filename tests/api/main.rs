@@ -11,6 +11,7 @@ mod algorithms;
 mod api_key_bound;
 mod binary;
 mod connections;
+mod django_consumer;
 mod faults;
 mod grpc_web;
 mod identity;
