@@ -54,10 +54,12 @@ macro_rules! on_reader {
     }};
 }
 
+mod accounts;
 mod api_keys;
 mod faults;
 mod login_attempts;
 mod postgres;
+mod retention;
 mod rows;
 mod sessions;
 mod signing_keys;
