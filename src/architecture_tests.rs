@@ -31,9 +31,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "server",
         &[
             "auth", "store", "grpc", "rest", "cors", "error", "clock", "config", "pb", "listener",
-            "key_file",
+            "key_file", "pruning",
         ],
     ),
+    ("pruning", &["auth"]),
 ];
 
 /// The module a source file belongs to, as the table names it; `None` for the crate root.

@@ -226,6 +226,16 @@ pub struct Config {
     /// PATH, for scripts and supervisors that start authd on port 0.
     #[arg(long, env = "AUTHD_ADDRESS_FILE", value_name = "PATH")]
     pub address_file: Option<std::path::PathBuf>,
+
+    /// How long the records of ended sessions, tokens and API keys are kept after they end
+    /// (revoked or expired), before they are deleted (e.g. 30d, 12h).
+    #[arg(long, env = "AUTHD_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub retention: i64,
+
+    /// How often the server deletes the records past `--retention`, in small batches
+    /// (e.g. 1h, 10m); `off`: never (run `authd tokens purge` instead).
+    #[arg(long, env = "AUTHD_PRUNE_INTERVAL", default_value = "1h", value_parser = parse_schedule)]
+    pub prune_interval: Schedule,
 }
 
 impl Config {
@@ -321,7 +331,7 @@ impl fmt::Debug for DatabaseUrl {
 /// Parses the key-encryption key with an error that never quotes the value (clap's own
 /// errors do, and a mistyped key is still most of a key).
 #[derive(Clone)]
-struct KekParser;
+pub struct KekParser;
 
 impl clap::builder::TypedValueParser for KekParser {
     type Value = KeyEncryptionKey;
@@ -353,7 +363,7 @@ fn usize_from(value: u32) -> usize {
 }
 
 /// `90`, `90s`, `15m`, `1h`, `7d` → seconds (at least one).
-fn parse_duration(text: &str) -> Result<i64, String> {
+pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
@@ -382,6 +392,18 @@ fn parse_grace(text: &str) -> Result<i64, String> {
     match text.trim() {
         "0" | "0s" | "0m" | "0h" | "0d" => Ok(0),
         _ => parse_duration(text),
+    }
+}
+
+/// How often a periodic job runs: every interval, or (`None`) never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule(pub Option<std::time::Duration>);
+
+/// `off`, or an interval as [`parse_wait`] takes it.
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    match text.trim() {
+        "off" => Ok(Schedule(None)),
+        _ => parse_wait(text).map(|interval| Schedule(Some(interval))),
     }
 }
 
@@ -436,6 +458,23 @@ mod tests {
         let config = Config::try_parse_from(["authd"]).expect("defaults parse");
         assert_eq!(config.refresh_grace, 10);
         assert_eq!(config.session_max_age, 30 * 86_400);
+    }
+
+    #[test]
+    fn records_are_kept_30_days_and_pruned_hourly_unless_off() {
+        use std::time::Duration;
+        let config = Config::try_parse_from(["authd"]).expect("defaults parse");
+        assert_eq!(config.retention, 30 * 86_400);
+        assert_eq!(
+            config.prune_interval,
+            Schedule(Some(Duration::from_secs(3600)))
+        );
+        assert_eq!(parse_schedule("off"), Ok(Schedule(None)));
+        assert_eq!(
+            parse_schedule("250ms"),
+            Ok(Schedule(Some(Duration::from_millis(250))))
+        );
+        assert!(parse_schedule("never").is_err());
     }
 
     #[test]

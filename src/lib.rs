@@ -19,6 +19,7 @@
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
 //!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
+//! - [`pruning`] — the task `serve` runs to delete records past `--retention`.
 //! - [`key_file`] — where the key-encryption key comes from: a setting, or a file
 //!   generated on first start.
 //! - [`cors`] — CORS for the browser origins an operator allows.
@@ -34,6 +35,7 @@ pub mod error;
 pub mod grpc;
 pub mod key_file;
 pub mod listener;
+pub mod pruning;
 pub mod rest;
 pub mod server;
 pub mod store;

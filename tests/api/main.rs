@@ -29,6 +29,7 @@ mod rest_common;
 mod rest_cross;
 mod rest_jwt_api;
 mod rest_token_api;
+mod retention;
 mod secrets;
 mod service;
 mod throttling;
