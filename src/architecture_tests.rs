@@ -35,6 +35,19 @@ const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("pruning", &["auth"]),
+    ("cli", &["auth", "config"]),
+    (
+        "admin",
+        &[
+            "auth",
+            "auth::model",
+            "cli",
+            "clock",
+            "error",
+            "server",
+            "store",
+        ],
+    ),
 ];
 
 /// The module a source file belongs to, as the table names it; `None` for the crate root.

@@ -1,12 +1,15 @@
-//! Retention: `serve` prunes on its own, so a long run of
+//! Retention: `authd tokens purge` through the real binary deletes exactly the records that
+//! ended before its cutoff and says how many; `serve` prunes on its own, so a long run of
 //! logins, refreshes and logouts (the manual clock moved a day at a time) leaves the tables
 //! bounded instead of growing with every login. On PostgreSQL in its pass of the suite.
 
 use authd::pb::{LogoutRequest, RefreshRequest, TokenPair};
+use tonic::Code;
 
-use crate::helpers::{PASSWORD, TestApp, api_token, count};
+use crate::helpers::{PASSWORD, TestApp, api_token, authd, count};
 
 const DAY: i64 = 86_400;
+const HOUR: i64 = 3600;
 
 /// The table sizes a test reports and checks.
 #[derive(Debug, PartialEq, Eq)]
@@ -41,6 +44,87 @@ async fn logout(app: &TestApp, pair: &TokenPair) {
 
 async fn login(app: &TestApp, username: &str) -> TokenPair {
     app.login(username, PASSWORD).await.unwrap().tokens.unwrap()
+}
+
+#[tokio::test]
+async fn tokens_purge_deletes_what_ended_before_the_cutoff_and_says_how_many() {
+    let now = authd::clock::Clock::now(&authd::clock::SystemClock);
+    // 40 days ago: a session logged out after a refresh, one abandoned, an API key revoked
+    // by the eleventh login of its user, and a failed login.
+    let app = TestApp::spawn_at(now - 40 * DAY).await;
+    for name in ["alice", "bob", "carol", "dave", "erin"] {
+        app.register(name, &format!("{name}@example.com"), PASSWORD)
+            .await
+            .unwrap();
+    }
+    let alice = login(&app, "alice").await;
+    let alice = refresh(&app, &alice).await;
+    logout(&app, &alice).await;
+    login(&app, "bob").await;
+    for _ in 0..11 {
+        api_token(&app, "carol", PASSWORD).await;
+    }
+    // A day and half an hour ago someone guessed; an hour ago dave logged in (which prunes
+    // the failures the server has forgotten, a day after them: not that one, yet) and erin
+    // logged out.
+    app.clock.advance(40 * DAY - DAY - HOUR / 2);
+    let guess = app.login("mallory", "wrong password").await.unwrap_err();
+    assert_eq!(guess.code(), Code::Unauthenticated);
+    app.clock.advance(DAY - HOUR / 2);
+    let dave = login(&app, "dave").await;
+    let erin = login(&app, "erin").await;
+    logout(&app, &erin).await;
+    let before = rows(&app).await;
+    assert_eq!(
+        before,
+        Rows {
+            sessions: 4,
+            tokens: 4 + 2 + 2 + 2,
+            api_keys: 11
+        }
+    );
+    assert_eq!(
+        count(&app.db, "SELECT COUNT(*) FROM login_attempts").await,
+        1
+    );
+
+    let purge = ["tokens", "purge", "--database-url", app.database_url()];
+    let purged = authd(&purge, "").await;
+    assert_eq!(
+        purged.ok(),
+        "deleted 2 sessions\ndeleted 6 tokens\ndeleted 1 API key\n\
+         deleted 1 forgotten login-failure record\n"
+    );
+    assert_eq!(
+        rows(&app).await,
+        Rows {
+            sessions: 2,
+            tokens: 4,
+            api_keys: 10
+        }
+    );
+    assert_eq!(
+        count(&app.db, "SELECT COUNT(*) FROM login_attempts").await,
+        0
+    );
+    // What is live, or ended inside the retention, is untouched and still works.
+    assert!(app.get_me(&dave.access_token).await.is_ok());
+    refresh(&app, &dave).await;
+
+    let again = authd(&purge, "").await;
+    assert_eq!(
+        again.ok(),
+        "deleted 0 sessions\ndeleted 0 tokens\ndeleted 0 API keys\n\
+         deleted 0 forgotten login-failure records\n"
+    );
+    // A shorter retention reaches erin's session, ended an hour ago.
+    let recent = authd(&[&purge[..], &["--older-than", "30m"]].concat(), "").await;
+    assert!(
+        recent
+            .ok()
+            .starts_with("deleted 1 session\ndeleted 2 tokens\n"),
+        "{recent:?}"
+    );
 }
 
 /// Days of traffic, one day per step of the clock: each user logs in, refreshes twice and
