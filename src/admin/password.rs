@@ -40,17 +40,18 @@ pub fn new_password(args: PasswordArgs) -> Result<Zeroizing<String>, String> {
     Ok(first)
 }
 
-/// Asks on standard error and reads one line from the terminal without echoing it.
+/// Asks on standard error and reads one line from the terminal without echoing it. Echo
+/// goes off before the question is shown, so nothing typed after it can be echoed.
 fn prompt(question: &str) -> Result<Zeroizing<String>, String> {
     let stdin = std::io::stdin();
     let mut stderr = std::io::stderr();
-    let _ = write!(stderr, "{question}");
-    let _ = stderr.flush();
     let saved = tcgetattr(&stdin).map_err(|e| format!("reading the terminal's settings: {e}"))?;
     let mut quiet = saved.clone();
     quiet.local_modes.remove(LocalModes::ECHO);
     tcsetattr(&stdin, OptionalActions::Now, &quiet)
         .map_err(|e| format!("turning the terminal's echo off: {e}"))?;
+    let _ = write!(stderr, "{question}");
+    let _ = stderr.flush();
     let mut line = Zeroizing::new(String::new());
     let read = stdin.lock().read_line(&mut line);
     let restored = tcsetattr(&stdin, OptionalActions::Now, &saved);

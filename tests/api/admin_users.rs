@@ -7,7 +7,8 @@ use tonic::Code;
 
 use crate::helpers::{
     INVALID_USERNAME, Node, PASSWORD, TEST_KEK, TestApp, api_token, assert_unauthenticated, authd,
-    count, get_with_auth, pairs, postgres_database, require_postgres, scalars, violations,
+    authd_in_terminal, count, get_with_auth, pairs, postgres_database, require_postgres, scalars,
+    violations,
 };
 
 const NEW_PASSWORD: &str = "new-horse-battery-staple";
@@ -54,6 +55,53 @@ async fn a_user_created_from_the_shell_logs_in_over_the_api() {
     assert_eq!(bare.ok(), "created user bob (id 2)\n");
     let emails: Vec<Option<String>> = scalars(&app.db, "SELECT email FROM users ORDER BY id").await;
     assert_eq!(emails, [Some("alice@example.com".to_string()), None]);
+}
+
+#[tokio::test]
+async fn a_password_typed_at_the_prompt_is_asked_twice_and_never_echoed() {
+    let app = TestApp::spawn().await;
+    let create = [
+        "users",
+        "create",
+        "--username",
+        "alice",
+        "--database-url",
+        app.database_url(),
+    ];
+    let (status, shown) = authd_in_terminal(
+        &create,
+        &[
+            ("Password: ", NEW_PASSWORD),
+            ("Password (again): ", NEW_PASSWORD),
+        ],
+    )
+    .await;
+    assert!(status.success(), "{status:?}: {shown:?}");
+    assert!(shown.contains("created user alice (id 1)"), "{shown:?}");
+    assert!(
+        !shown.contains(NEW_PASSWORD),
+        "the password was echoed: {shown:?}"
+    );
+    assert!(app.login("alice", NEW_PASSWORD).await.is_ok());
+
+    let set = [
+        "users",
+        "set-password",
+        "alice",
+        "--database-url",
+        app.database_url(),
+    ];
+    let (status, shown) = authd_in_terminal(
+        &set,
+        &[
+            ("Password: ", NEW_PASSWORD),
+            ("Password (again): ", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(status.code(), Some(1), "{shown:?}");
+    assert!(shown.contains("the two passwords differ"), "{shown:?}");
+    assert!(app.login("alice", NEW_PASSWORD).await.is_ok());
 }
 
 #[tokio::test]
