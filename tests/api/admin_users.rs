@@ -7,8 +7,8 @@ use tonic::Code;
 
 use crate::helpers::{
     INVALID_USERNAME, Node, PASSWORD, TEST_KEK, TestApp, api_token, assert_unauthenticated, authd,
-    authd_in_terminal, count, get_with_auth, pairs, postgres_database, require_postgres, scalars,
-    violations,
+    authd_in_terminal, authd_with_env, count, get_with_auth, pairs, postgres_database,
+    require_postgres, scalars, violations,
 };
 
 const NEW_PASSWORD: &str = "new-horse-battery-staple";
@@ -338,6 +338,52 @@ async fn migrate_creates_the_schema_and_nothing_else() {
         !dir.path().join("fresh.db.kek").exists(),
         "migrate makes no key-encryption key"
     );
+}
+
+#[tokio::test]
+async fn the_database_and_key_settings_are_read_as_serving_reads_them() {
+    // A server started with no key-encryption key generated one beside its database.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("authd.db").display());
+    let server = Node::start(dir.path(), &["--database-url", &url]).await;
+    assert!(dir.path().join("authd.db.kek").exists());
+
+    // The variable names the database; the default key file beside it opens its key.
+    let env = [("AUTHD_DATABASE_URL", url.as_str())];
+    let created = authd_with_env(
+        &["users", "create", "--username", "alice", "--password-stdin"],
+        PASSWORD,
+        &env,
+    )
+    .await;
+    assert_eq!(created.ok(), "created user alice (id 1)\n");
+    let mut client = server.client().await;
+    let login = authd::pb::LoginRequest {
+        username: "alice".into(),
+        password: PASSWORD.into(),
+        email: String::new(),
+    };
+    assert!(client.login(login).await.is_ok());
+
+    // Another key does not open it, and nothing is written.
+    let wrong = authd_with_env(
+        &["users", "create", "--username", "bob", "--password-stdin"],
+        PASSWORD,
+        &[
+            ("AUTHD_DATABASE_URL", &url),
+            ("AUTHD_KEY_ENCRYPTION_KEY", TEST_KEK),
+        ],
+    )
+    .await;
+    assert!(
+        wrong
+            .failed()
+            .contains("sealed with another key-encryption key"),
+        "{wrong:?}"
+    );
+    let listed = authd_with_env(&["users", "list", "--output", "json"], "", &env).await;
+    let users: serde_json::Value = serde_json::from_str(listed.ok()).unwrap();
+    assert_eq!(users.as_array().map(Vec::len), Some(1), "{users}");
 }
 
 #[tokio::test]

@@ -38,6 +38,11 @@ impl Ran {
 /// Runs `authd ARGS` with `stdin` on its standard input (closed after it), with no
 /// `AUTHD_*` variable but the test key-encryption key.
 pub async fn authd(args: &[&str], stdin: &str) -> Ran {
+    authd_with_env(args, stdin, &[("AUTHD_KEY_ENCRYPTION_KEY", TEST_KEK)]).await
+}
+
+/// As [`authd`], with exactly the `AUTHD_*` variables `env` sets.
+pub async fn authd_with_env(args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Ran {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
     command.current_dir(dir.path()).args(args);
@@ -46,7 +51,7 @@ pub async fn authd(args: &[&str], stdin: &str) -> Ran {
             command.env_remove(name);
         }
     }
-    command.env("AUTHD_KEY_ENCRYPTION_KEY", TEST_KEK);
+    command.envs(env.iter().copied());
     let stdin = stdin.to_string();
     let output = tokio::task::spawn_blocking(move || {
         let mut child = command

@@ -20,7 +20,7 @@ mod test_log;
 mod values;
 
 pub use app::{TEST_KEK, TestApp};
-pub use command::{Ran, authd, authd_in_terminal};
+pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
 pub use node::{Node, refused_start};
