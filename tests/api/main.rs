@@ -7,6 +7,7 @@
 
 mod helpers;
 
+mod admin_commands;
 mod admin_users;
 mod api_key_bound;
 mod binary;
