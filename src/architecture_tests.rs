@@ -31,7 +31,21 @@ const ALLOWED: &[(&str, &[&str])] = &[
         "server",
         &[
             "auth", "store", "grpc", "rest", "cors", "error", "clock", "config", "pb", "listener",
-            "key_file",
+            "key_file", "pruning",
+        ],
+    ),
+    ("pruning", &["auth"]),
+    ("cli", &["auth", "config"]),
+    (
+        "admin",
+        &[
+            "auth",
+            "auth::model",
+            "cli",
+            "clock",
+            "error",
+            "server",
+            "store",
         ],
     ),
 ];

@@ -146,6 +146,11 @@ pub struct Config {
     #[arg(long, env = "AUTHD_JWT_ALGORITHM", value_enum, default_value_t = JwtAlgorithm::Eddsa)]
     pub jwt_algorithm: JwtAlgorithm,
 
+    /// Set by admin commands: open the signing keys as they are, never rotating them to
+    /// `--jwt-algorithm` (only a serving node, or `keys rotate`, changes the signing key).
+    #[arg(skip)]
+    pub keep_signing_algorithm: bool,
+
     /// The HS256 secret, at least 32 bytes (read only with `--jwt-algorithm hs256`). Give it
     /// in the environment, never on the command line, where other local users can read it.
     #[arg(long, env = "AUTHD_JWT_SECRET", hide = true, value_parser = JwtSecretParser)]
@@ -240,6 +245,16 @@ pub struct Config {
     /// PATH, for scripts and supervisors that start authd on port 0.
     #[arg(long, env = "AUTHD_ADDRESS_FILE", value_name = "PATH")]
     pub address_file: Option<std::path::PathBuf>,
+
+    /// How long the records of ended sessions, tokens and API keys are kept after they end
+    /// (revoked or expired), before they are deleted (e.g. 30d, 12h).
+    #[arg(long, env = "AUTHD_RETENTION", default_value = "30d", value_parser = parse_duration)]
+    pub retention: i64,
+
+    /// How often the server deletes the records past `--retention`, in small batches
+    /// (e.g. 1h, 10m); `off`: never (run `authd tokens purge` instead).
+    #[arg(long, env = "AUTHD_PRUNE_INTERVAL", default_value = "1h", value_parser = parse_schedule)]
+    pub prune_interval: Schedule,
 }
 
 impl Config {
@@ -267,11 +282,18 @@ impl Config {
         }
     }
 
+    fn keys(&self, algorithm: KeyAlgorithm) -> SigningMode {
+        SigningMode::Keys {
+            algorithm,
+            switch: !self.keep_signing_algorithm,
+        }
+    }
+
     /// What signs tokens; `hs256` without a secret is a configuration error.
     pub fn signing_mode(&self) -> Result<SigningMode, String> {
         match (self.jwt_algorithm, &self.jwt_secret) {
-            (JwtAlgorithm::Eddsa, _) => Ok(SigningMode::Keys(KeyAlgorithm::EdDsa)),
-            (JwtAlgorithm::Es256, _) => Ok(SigningMode::Keys(KeyAlgorithm::Es256)),
+            (JwtAlgorithm::Eddsa, _) => Ok(self.keys(KeyAlgorithm::EdDsa)),
+            (JwtAlgorithm::Es256, _) => Ok(self.keys(KeyAlgorithm::Es256)),
             (JwtAlgorithm::Hs256, Some(secret)) => Ok(SigningMode::Secret(secret.clone())),
             (JwtAlgorithm::Hs256, None) => Err(format!(
                 "--jwt-algorithm hs256 needs the shared secret in AUTHD_JWT_SECRET (at least {} bytes)",
@@ -380,7 +402,7 @@ impl clap::builder::TypedValueParser for JwtSecretParser {
 /// Parses the key-encryption key with an error that never quotes the value (clap's own
 /// errors do, and a mistyped key is still most of a key).
 #[derive(Clone)]
-struct KekParser;
+pub struct KekParser;
 
 impl clap::builder::TypedValueParser for KekParser {
     type Value = KeyEncryptionKey;
@@ -412,7 +434,7 @@ fn usize_from(value: u32) -> usize {
 }
 
 /// `90`, `90s`, `15m`, `1h`, `7d` → seconds (at least one).
-fn parse_duration(text: &str) -> Result<i64, String> {
+pub fn parse_duration(text: &str) -> Result<i64, String> {
     let text = text.trim();
     let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(at) => text.split_at(at),
@@ -441,6 +463,18 @@ fn parse_grace(text: &str) -> Result<i64, String> {
     match text.trim() {
         "0" | "0s" | "0m" | "0h" | "0d" => Ok(0),
         _ => parse_duration(text),
+    }
+}
+
+/// How often a periodic job runs: every interval, or (`None`) never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule(pub Option<std::time::Duration>);
+
+/// `off`, or an interval as [`parse_wait`] takes it.
+fn parse_schedule(text: &str) -> Result<Schedule, String> {
+    match text.trim() {
+        "off" => Ok(Schedule(None)),
+        _ => parse_wait(text).map(|interval| Schedule(Some(interval))),
     }
 }
 
@@ -495,6 +529,23 @@ mod tests {
         let config = Config::try_parse_from(["authd"]).expect("defaults parse");
         assert_eq!(config.refresh_grace, 10);
         assert_eq!(config.session_max_age, 30 * 86_400);
+    }
+
+    #[test]
+    fn records_are_kept_30_days_and_pruned_hourly_unless_off() {
+        use std::time::Duration;
+        let config = Config::try_parse_from(["authd"]).expect("defaults parse");
+        assert_eq!(config.retention, 30 * 86_400);
+        assert_eq!(
+            config.prune_interval,
+            Schedule(Some(Duration::from_secs(3600)))
+        );
+        assert_eq!(parse_schedule("off"), Ok(Schedule(None)));
+        assert_eq!(
+            parse_schedule("250ms"),
+            Ok(Schedule(Some(Duration::from_millis(250))))
+        );
+        assert!(parse_schedule("never").is_err());
     }
 
     #[test]

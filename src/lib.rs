@@ -19,13 +19,19 @@
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
 //!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
+//! - [`cli`] — the command line: serving (the default) or one admin subcommand.
+//! - [`admin`] — the admin subcommands (`migrate`, `users …`, `tokens purge`): an adapter
+//!   over the same core, for the shell.
+//! - [`pruning`] — the task `serve` runs to delete records past `--retention`.
 //! - [`key_file`] — where the key-encryption key comes from: a setting, or a file
 //!   generated on first start.
 //! - [`cors`] — CORS for the browser origins an operator allows.
 //! - [`demo`] — the demo page at `/`, built from `web/` and embedded in the binary.
 //! - [`pb`] — code generated from `proto/auth/v1/auth.proto`.
 
+pub mod admin;
 pub mod auth;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod cors;
@@ -34,6 +40,7 @@ pub mod error;
 pub mod grpc;
 pub mod key_file;
 pub mod listener;
+pub mod pruning;
 pub mod rest;
 pub mod server;
 pub mod store;

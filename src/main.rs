@@ -1,27 +1,43 @@
-//! `authd`: parse the settings, start logging, bind, serve until SIGINT or SIGTERM.
+//! `authd`: parse the settings, start logging, bind, serve until SIGINT or SIGTERM; or, given
+//! an admin subcommand (`authd users …`), run it and exit.
 
 use std::{io::IsTerminal, process::ExitCode, sync::Arc};
 
-use authd::{clock::SystemClock, config::Config, server};
+use authd::{
+    admin,
+    cli::{Cli, Invocation},
+    clock::SystemClock,
+    config::Config,
+    server,
+};
 use clap::Parser;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = Config::parse();
-    // `--log` / `AUTHD_LOG`, else `RUST_LOG`, else (or when the filter does not parse) info.
-    let filter = match &config.log {
+    let invocation = Cli::parse().invocation();
+    // `--log` / `AUTHD_LOG`, else `RUST_LOG`, else (or when the filter does not parse) info;
+    // an admin subcommand, whose output is its own lines, logs only warnings by default.
+    let (directives, default) = match &invocation {
+        Invocation::Serve(config) => (config.log.clone(), "info"),
+        Invocation::Admin(_) => (std::env::var("AUTHD_LOG").ok(), "warn"),
+    };
+    let filter = match directives {
         Some(directives) => EnvFilter::try_new(directives).ok(),
         None => EnvFilter::try_from_default_env().ok(),
     }
-    .unwrap_or_else(|| EnvFilter::new("info"));
+    .unwrap_or_else(|| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match serve(config).await {
+    let config = match invocation {
+        Invocation::Serve(config) => config,
+        Invocation::Admin(command) => return admin::run(command).await,
+    };
+    match serve(*config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "authd stopped");

@@ -26,6 +26,7 @@ use crate::{
     key_file,
     listener::{self, ConnectionLimits},
     pb::{self, auth_service_server::AuthServiceServer},
+    pruning::{self, Pruning},
     rest::{self, BodyLimits},
     store::Store,
 };
@@ -37,6 +38,8 @@ pub struct App {
     pub cors: Option<tower_http::cors::CorsLayer>,
     pub limits: ConnectionLimits,
     pub shutdown_grace: Duration,
+    /// How often records past retention are deleted, and how old they must be.
+    pub pruning: Pruning,
 }
 
 /// Opens (and migrates) the database and prepares the core.
@@ -53,6 +56,10 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
         cors,
         limits: config.connection_limits(),
         shutdown_grace,
+        pruning: Pruning {
+            interval: config.prune_interval.0,
+            retention: config.retention,
+        },
     })
 }
 
@@ -68,11 +75,13 @@ pub async fn run(
         cors,
         limits,
         shutdown_grace,
+        pruning,
     } = app;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
     let draining = health.clone();
     let monitor = tokio::spawn(watch_database(auth.clone(), health));
+    let pruner = pruning::spawn(auth.clone(), pruning);
 
     // On shutdown, tell load balancers first (health goes NOT_SERVING), then let in-flight
     // requests finish, but not forever (the listener's grace): a health Watch stream, for
@@ -129,6 +138,9 @@ pub async fn run(
 
     listener::serve(listener, service, &limits, shutdown, shutdown_grace).await;
     monitor.abort();
+    if let Some(pruner) = pruner {
+        pruner.abort();
+    }
     Ok(())
 }
 

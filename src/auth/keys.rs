@@ -48,20 +48,21 @@ pub struct KeyRing {
 }
 
 /// The key ring from the database: the active key opened with `kek`, or a new one of
-/// `algorithm` stored sealed if there is none (the `bool` says a key was made). An active
-/// key of another algorithm is rotated out for one of `algorithm` (the old one keeps
-/// verifying its tokens). A clear key from an older version is sealed in place.
+/// `algorithm` stored sealed if there is none (the `bool` says a key was made). With
+/// `switch`, an active key of another algorithm is rotated out for one of `algorithm` (the
+/// old one keeps verifying its tokens). A clear key from an older version is sealed in place.
 pub async fn load_or_create(
     store: &Store,
     kek: &KeyEncryptionKey,
     algorithm: KeyAlgorithm,
+    switch: bool,
     now: i64,
 ) -> Result<(KeyRing, bool), Error> {
     let candidate = sealed_candidate(kek, algorithm, now)?;
     let stored = store.ensure_signing_key(&candidate).await?;
     let created = stored.first().is_some_and(|key| key.kid == candidate.kid);
     let ring = open_ring(store, kek, stored).await?;
-    if ring.active.algorithm == algorithm {
+    if ring.active.algorithm == algorithm || !switch {
         return Ok((ring, created));
     }
     tracing::info!(

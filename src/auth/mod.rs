@@ -16,6 +16,7 @@
 //! signatures, coalesced liveness reads) sits in front of the signer or inside the store,
 //! not between the two.
 
+pub mod accounts;
 pub mod api_keys;
 pub mod client_limit;
 pub mod context;
@@ -29,6 +30,7 @@ pub mod model;
 pub mod password_policy;
 pub mod periodic;
 pub mod rekey;
+pub mod retention;
 pub mod sealing;
 pub mod signing;
 pub mod throttle;

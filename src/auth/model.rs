@@ -369,3 +369,19 @@ pub enum Retirement {
     /// No key has that `kid`.
     Unknown,
 }
+
+/// A user with what only an operator sees: whether the account may log in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub user: User,
+    pub is_active: bool,
+}
+
+/// How many records of each kind a purge deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub tokens: u64,
+    pub api_keys: u64,
+    pub login_attempts: u64,
+}

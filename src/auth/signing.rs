@@ -26,8 +26,13 @@ const UNKNOWN_KID_RELOAD_INTERVAL: i64 = 1;
 /// How tokens are signed, as the operator chose (`--jwt-algorithm`).
 #[derive(Debug, Clone)]
 pub enum SigningMode {
-    /// Key pairs kept in the database, new ones of this algorithm; published in the JWKS.
-    Keys(KeyAlgorithm),
+    /// Key pairs kept in the database, new ones of `algorithm`; published in the JWKS.
+    /// `switch`: when the active key has another algorithm, rotate to one of `algorithm`
+    /// at start (serving does; an admin command keeps the key it finds).
+    Keys {
+        algorithm: KeyAlgorithm,
+        switch: bool,
+    },
     /// HS256 with a secret shared with the verifying services; nothing is published.
     Secret(JwtSecret),
 }
@@ -58,10 +63,11 @@ impl Signing {
             SigningMode::Secret(secret) => {
                 (TokenSigner::with_secret(settings.clone(), &secret), None)
             }
-            SigningMode::Keys(algorithm) => {
+            SigningMode::Keys { algorithm, switch } => {
                 // Read before the keys, so a change made meanwhile shows at the first check.
                 let version = store.signing_keys_version().await?;
-                let (mut ring, created) = keys::load_or_create(store, kek, algorithm, now).await?;
+                let (mut ring, created) =
+                    keys::load_or_create(store, kek, algorithm, switch, now).await?;
                 if created {
                     tracing::info!(kid = %ring.active.kid, "created a new signing key");
                 }

@@ -54,11 +54,13 @@ macro_rules! on_reader {
     }};
 }
 
+mod accounts;
 mod api_keys;
 mod faults;
 mod login_attempts;
 mod passwords;
 mod postgres;
+mod retention;
 mod rows;
 mod sessions;
 mod signing_keys;

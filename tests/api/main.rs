@@ -7,6 +7,8 @@
 
 mod helpers;
 
+mod admin_commands;
+mod admin_users;
 mod algorithms;
 mod api_key_bound;
 mod binary;
@@ -32,6 +34,7 @@ mod rest_common;
 mod rest_cross;
 mod rest_jwt_api;
 mod rest_token_api;
+mod retention;
 mod secrets;
 mod service;
 mod sessions;

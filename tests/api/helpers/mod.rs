@@ -1,7 +1,8 @@
 //! What the integration tests share, one concern per file: [`app`] starts authd in-process,
 //! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
-//! [`rest`] call the server as clients do, [`node`] runs the real binary, [`values`] holds
-//! the expected values and shapes several tests check, [`test_log`] is the `TEST_LOG` switch.
+//! [`rest`] call the server as clients do, [`node`] runs the real binary as a server,
+//! [`command`] runs its admin subcommands, [`values`] holds the expected values and shapes
+//! several tests check, [`test_log`] is the `TEST_LOG` switch.
 //! Tests import everything from here (`use crate::helpers::{...}`).
 //!
 //! `TEST_LOG`: by default the servers' logs are dropped. With `TEST_LOG=1 cargo test ...`
@@ -10,6 +11,7 @@
 //! failing test prints the stderr of the `authd` processes it started.
 
 mod app;
+mod command;
 mod database;
 mod grpc;
 mod node;
@@ -18,6 +20,7 @@ mod test_log;
 mod values;
 
 pub use app::{TEST_KEK, TestApp};
+pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
 pub use node::{Node, refused_start};

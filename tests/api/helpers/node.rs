@@ -44,6 +44,14 @@ impl Node {
         Self::start_command(Command::new(env!("CARGO_BIN_EXE_authd")), dir, args, env).await
     }
 
+    /// Starts `authd serve` (the subcommand, rather than no subcommand) as [`Node::start`]
+    /// starts `authd`.
+    pub async fn start_serving(dir: &Path, args: &[&str]) -> Node {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_authd"));
+        command.arg("serve");
+        Self::start_command(command, dir, args, &[("AUTHD_LOG", Some("info"))]).await
+    }
+
     /// Starts the binary as [`Node::start`] does, under the file-creation mask `umask`
     /// (set by a shell that then execs authd).
     pub async fn start_with_umask(umask: &str, dir: &Path, args: &[&str]) -> Node {
