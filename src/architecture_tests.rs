@@ -17,12 +17,13 @@ use std::{
 const ALLOWED: &[(&str, &[&str])] = &[
     ("error", &[]),
     ("clock", &[]),
+    ("utc", &[]),
     ("demo", &[]),
     ("auth::model", &[]),
     ("store", &["auth::model", "error"]),
     ("auth", &["auth::model", "store", "error", "clock"]),
     ("grpc", &["auth", "auth::model", "error", "pb"]),
-    ("rest", &["auth", "auth::model", "error", "demo"]),
+    ("rest", &["auth", "auth::model", "error", "demo", "utc"]),
     ("cors", &["error"]),
     ("listener", &[]),
     ("config", &["auth", "auth::model", "store", "listener"]),
@@ -46,6 +47,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "error",
             "server",
             "store",
+            "utc",
         ],
     ),
 ];

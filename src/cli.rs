@@ -54,9 +54,81 @@ pub enum AdminCommand {
     /// Create, list, disable and enable users, and set their passwords.
     #[command(subcommand)]
     Users(UsersCommand),
+    /// List a user's sessions, and end them.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
     /// Delete the records of sessions and tokens that ended long ago.
     #[command(subcommand)]
     Tokens(TokensCommand),
+    /// List, rotate and retire the keys that sign tokens.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SessionsCommand {
+    /// List the live sessions of a user, newest first.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The user whose sessions to list.
+        #[arg(long = "user", value_name = "USERNAME")]
+        user: String,
+        /// `text` (columns) or `json` (an array of objects).
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// End every live session of a user, or one session by its id; its tokens stop working
+    /// on every running node at their next request. API keys are left alone (`users
+    /// disable` ends those too).
+    #[command(group(clap::ArgGroup::new("which").required(true).args(["user", "session"])))]
+    Revoke {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// End all the sessions of this user.
+        #[arg(long = "user", value_name = "USERNAME")]
+        user: Option<String>,
+        /// End this one session (its id from `sessions list` or ListSessions).
+        #[arg(long = "session", value_name = "ID")]
+        session: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List the signing keys: the active one, rotated ones (still verifying) and retired
+    /// ones, and whether the JWKS publishes each.
+    List {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// `text` (columns) or `json` (an array of objects).
+        #[arg(long, value_enum, default_value_t = Output::Text)]
+        output: Output,
+    },
+    /// Make a new active signing key. Every running node signs with it within seconds,
+    /// without a restart, and keeps verifying the old one until its tokens have expired.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The new key's algorithm; by default the active key's own.
+        #[arg(long, value_enum)]
+        algorithm: Option<KeyAlgorithmArg>,
+    },
+    /// Withdraw a key that leaked: the tokens it signed stop working on every node at once,
+    /// and it leaves the JWKS. The active key cannot be retired: rotate first.
+    Retire {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The key's `kid`, as `keys list` shows it.
+        kid: String,
+    },
+}
+
+/// The key-pair algorithms `keys rotate --algorithm` takes.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyAlgorithmArg {
+    Eddsa,
+    Es256,
 }
 
 /// What one invocation of `authd` does.

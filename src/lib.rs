@@ -15,12 +15,14 @@
 //! - [`error`] — the one error type and its one choice of gRPC code and HTTP status per
 //!   variant; a leaf.
 //! - [`clock`] — time as a parameter, so expiry is testable without sleeping; a leaf.
+//! - [`utc`] — Unix seconds as ISO 8601 UTC text, for REST bodies and the shell; a leaf.
 //! - [`server`] — builds the state and composes every service (and grpc-web) for one port.
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
 //!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
 //! - [`cli`] — the command line: serving (the default) or one admin subcommand.
-//! - [`admin`] — the admin subcommands (`migrate`, `users …`, `tokens purge`): an adapter
+//! - [`admin`] — the admin subcommands (`migrate`, `users …`, `sessions …`, `keys …`,
+//!   `tokens purge`): an adapter
 //!   over the same core, for the shell.
 //! - [`pruning`] — the task `serve` runs to delete records past `--retention`.
 //! - [`key_file`] — where the key-encryption key comes from: a setting, or a file
@@ -44,6 +46,7 @@ pub mod pruning;
 pub mod rest;
 pub mod server;
 pub mod store;
+pub mod utc;
 
 #[cfg(test)]
 mod architecture_tests;

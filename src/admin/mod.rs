@@ -9,7 +9,9 @@
 //! code is 1. `migrate` alone stops at the store: it must not create a signing key or a
 //! key-encryption key, only the schema.
 
+mod keys;
 mod password;
+mod sessions;
 mod tokens;
 mod users;
 
@@ -30,7 +32,9 @@ pub async fn run(command: AdminCommand) -> ExitCode {
     let done = match command {
         AdminCommand::Migrate(store) => migrate(&store).await,
         AdminCommand::Users(command) => users::run(command).await,
+        AdminCommand::Sessions(command) => sessions::run(command).await,
         AdminCommand::Tokens(command) => tokens::run(command).await,
+        AdminCommand::Keys(command) => keys::run(command).await,
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
@@ -116,4 +120,16 @@ async fn migrate(store: &StoreArgs) -> Result<(), Failure> {
 /// `1 session` / `2 sessions`.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `value` as indented JSON on standard output.
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let json = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::Usage(format!("writing JSON: {e}")))?;
+    println!("{json}");
+    Ok(())
+}
+
+fn no_such_user(username: &str) -> Failure {
+    Failure::Usage(format!("no user named {username:?}"))
 }

@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::{Failure, count, open, password::new_password};
+use super::{Failure, count, no_such_user, open, password::new_password, print_json};
 use crate::{
     auth::{Caller, EmailRule, Registration, fields::Input, model::Revoked},
     cli::{Output, UsersCommand},
@@ -61,11 +61,7 @@ pub(super) async fn run(command: UsersCommand) -> Result<(), Failure> {
                 })
                 .collect();
             match output {
-                Output::Json => {
-                    let json = serde_json::to_string_pretty(&listed)
-                        .map_err(|e| Failure::Usage(format!("writing JSON: {e}")))?;
-                    println!("{json}");
-                }
+                Output::Json => print_json(&listed)?,
                 Output::Text => print_table(&listed),
             }
         }
@@ -103,10 +99,6 @@ pub(super) async fn run(command: UsersCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
-}
-
-fn no_such_user(username: &str) -> Failure {
-    Failure::Usage(format!("no user named {username:?}"))
 }
 
 /// `ended 2 sessions and 1 API key`.

@@ -13,7 +13,7 @@ use tracing::instrument;
 use super::{
     Auth, Context,
     fields::{Input, Password, login_username},
-    model::{Account, PasswordRecord, Revoked, User},
+    model::{Account, PasswordRecord, Revoked, SessionInfo, User},
 };
 use crate::error::{Error, Field, FieldErrors};
 
@@ -132,6 +132,57 @@ impl Auth {
             "password set by an operator"
         );
         Ok(Some((user, revoked)))
+    }
+
+    /// The live sessions of `username`, newest first; `None` when there is no such user.
+    pub async fn sessions_of(
+        &self,
+        ctx: &Context,
+        username: &str,
+    ) -> Result<Option<(User, Vec<SessionInfo>)>, Error> {
+        let Some(record) = self.account_named(username).await? else {
+            return Ok(None);
+        };
+        let sessions = self
+            .store
+            .live_sessions(record.user.id, ctx.now, None)
+            .await?;
+        Ok(Some((record.user, sessions)))
+    }
+
+    /// Ends every live session of `username` at once (their API keys stay); how many.
+    /// `None` when there is no such user.
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
+    pub async fn end_sessions_of(
+        &self,
+        ctx: &Context,
+        username: &str,
+    ) -> Result<Option<(User, u64)>, Error> {
+        let Some(record) = self.account_named(username).await? else {
+            return Ok(None);
+        };
+        tracing::Span::current().record("user_id", record.user.id);
+        let ended = self
+            .store
+            .revoke_sessions_of(record.user.id, ctx.now)
+            .await?;
+        tracing::info!(
+            event = "session.revoked",
+            sessions = ended,
+            "sessions ended by an operator"
+        );
+        Ok(Some((record.user, ended)))
+    }
+
+    /// Ends the live session `public_id`, whoever's it is: `true` when there was one.
+    #[instrument(skip_all, fields(request_id = %ctx.request_id, user_id))]
+    pub async fn end_session_by_id(&self, ctx: &Context, public_id: &str) -> Result<bool, Error> {
+        let owner = self.store.revoke_session_by_id(public_id, ctx.now).await?;
+        if let Some(user_id) = owner {
+            tracing::Span::current().record("user_id", user_id);
+            tracing::info!(event = "session.revoked", "session ended by an operator");
+        }
+        Ok(owner.is_some())
     }
 
     /// The account `username` names, found by its key as login finds it.

@@ -25,6 +25,7 @@ pub mod fields;
 pub mod forwarded;
 mod hash_workers;
 pub mod hashing;
+pub mod key_admin;
 pub mod keys;
 pub mod model;
 pub mod password_policy;

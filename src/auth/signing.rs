@@ -87,6 +87,16 @@ impl Signing {
         })
     }
 
+    /// Whether tokens are signed with the shared HS256 secret rather than stored keys.
+    pub(super) fn uses_secret(&self) -> bool {
+        self.version.is_none()
+    }
+
+    /// The key that opens the stored signing keys.
+    pub(super) fn kek(&self) -> &KeyEncryptionKey {
+        &self.kek
+    }
+
     fn signer(&self) -> Result<Arc<TokenSigner>, Error> {
         self.current
             .read()

@@ -24,9 +24,9 @@ use super::{
     payload::Payload,
     reply::{Dialect, Failure, Reply},
     token_api::ACCEPTED,
-    utc::utc_timestamp,
 };
 use crate::auth::{Auth, Confirmation, PasswordChange, fields::Input, model::SessionInfo};
+use crate::utc::utc_timestamp;
 
 /// How these endpoints word their failures: simplejwt's for authentication, DRF's bare
 /// field errors (as dj-rest-auth's views answer) and `{"detail": "Not found."}` otherwise.

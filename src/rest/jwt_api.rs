@@ -20,8 +20,8 @@ use super::{
     payload::Payload,
     reply::{Dialect, Reply, carrying_credentials},
     token_api::{ACCEPTED, UserBody},
-    utc::utc_timestamp,
 };
+use crate::utc::utc_timestamp;
 use crate::{
     auth::{Auth, EmailRule, Registration, TokenType},
     error::Error,

@@ -20,7 +20,6 @@ mod openapi_failures;
 mod payload;
 mod reply;
 mod token_api;
-mod utc;
 
 use std::sync::Arc;
 

@@ -19,6 +19,7 @@ mod grpc_web;
 mod identity;
 mod ip_limits;
 mod jwks;
+mod key_rotation;
 mod login;
 mod login_email;
 mod logout;

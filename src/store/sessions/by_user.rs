@@ -1,7 +1,8 @@
-//! What a user does with their own sessions: list the live ones, end one by its public id.
+//! What a user does with their own sessions: list the live ones, end one by its public id;
+//! and what an operator does with anyone's from the shell.
 //!
-//! Every statement is scoped by `user_id`, so another user's session id finds nothing, and
-//! answers exactly like an id that does not exist.
+//! Every statement a user's request reaches is scoped by `user_id`, so another user's
+//! session id finds nothing, and answers exactly like an id that does not exist.
 
 use crate::{
     auth::model::SessionInfo,
@@ -62,5 +63,38 @@ impl Store {
                 .rows_affected()
         });
         Ok(revoked == 1)
+    }
+
+    /// Ends every live session of `user_id` (an operator's `sessions revoke --user`); how
+    /// many. API keys are left alone.
+    pub async fn revoke_sessions_of(&self, user_id: i64, now: i64) -> Result<u64, Error> {
+        const SQL: &str = concat!(
+            "UPDATE sessions AS s SET revoked_at = $2, revoked_reason = 'revoked_by_operator'
+             WHERE s.user_id = $1 AND ",
+            live!()
+        );
+        let revoked = on_writer!(self, db => {
+            sqlx::query(SQL).bind(user_id).bind(now).execute(db).await?.rows_affected()
+        });
+        Ok(revoked)
+    }
+
+    /// Ends the live session whose public id is `public_id`, whoever's it is (an
+    /// operator's `sessions revoke --session`); its owner's id, if there was one.
+    pub async fn revoke_session_by_id(
+        &self,
+        public_id: &str,
+        now: i64,
+    ) -> Result<Option<i64>, Error> {
+        const SQL: &str = concat!(
+            "UPDATE sessions AS s SET revoked_at = $2, revoked_reason = 'revoked_by_operator'
+             WHERE s.public_id = $1 AND ",
+            live!(),
+            " RETURNING user_id"
+        );
+        let owner = on_writer!(self, db => {
+            sqlx::query_scalar(SQL).bind(public_id).bind(now).fetch_optional(db).await?
+        });
+        Ok(owner)
     }
 }

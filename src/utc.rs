@@ -1,4 +1,5 @@
-//! Times as the JWT API printed them: `2026-11-22T04:58:31Z` (UTC, whole seconds).
+//! Times as the JWT API printed them: `2026-11-22T04:58:31Z` (UTC, whole seconds), for
+//! the REST gateway and the admin commands alike; a leaf.
 
 /// Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_timestamp(seconds: i64) -> String {
