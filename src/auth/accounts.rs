@@ -12,7 +12,7 @@ use tracing::instrument;
 
 use super::{
     Auth, Context,
-    fields::{Input, Password, login_username},
+    fields::{Input, login_username},
     model::{Account, PasswordRecord, Revoked, SessionInfo, User},
 };
 use crate::error::{Error, Field, FieldErrors};
@@ -99,17 +99,7 @@ impl Auth {
         let user = record.user;
         tracing::Span::current().record("user_id", user.id);
         let mut errors = FieldErrors::new();
-        let password = Password::parse(password)
-            .map_err(|messages| errors.extend(Field::Password, messages))
-            .ok();
-        if let Some(password) = &password {
-            let violations = self.policy.violations(
-                password.expose(),
-                Some(&user.username),
-                user.email.as_deref(),
-            );
-            errors.extend(Field::Password, violations.into_iter().map(String::from));
-        }
+        let password = self.new_password_for(&user, password, Field::Password, &mut errors);
         errors.into_result()?;
         let Some(password) = password else {
             return Err(Error::Internal("validated password missing".into()));

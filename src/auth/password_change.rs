@@ -17,7 +17,7 @@ use tracing::instrument;
 use super::{
     AcceptedSchemes, Auth, Context,
     fields::{Input, Password, username_key},
-    model::Revoked,
+    model::{Revoked, User},
 };
 use crate::error::{Error, Field, FieldErrors};
 
@@ -43,6 +43,30 @@ pub struct PasswordChange<'a> {
 }
 
 impl Auth {
+    /// `password` as a new password of `user`: present, short enough, and passing the
+    /// registration policy judged against the stored username and email. Every failure is
+    /// added to `errors` under `field`. What ChangePassword and an operator's
+    /// `users set-password` share.
+    pub(super) fn new_password_for(
+        &self,
+        user: &User,
+        password: Input<'_>,
+        field: Field,
+        errors: &mut FieldErrors,
+    ) -> Option<Password> {
+        let password = Password::parse(password)
+            .map_err(|messages| errors.extend(field, messages))
+            .ok()?;
+        let violations = self.policy.violations(
+            password.expose(),
+            Some(&user.username),
+            user.email.as_deref(),
+        );
+        let weak = !violations.is_empty();
+        errors.extend(field, violations.into_iter().map(String::from));
+        (!weak).then_some(password)
+    }
+
     /// Replaces the caller's password and ends their other sessions and API keys.
     #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
     pub async fn change_password(
@@ -94,7 +118,7 @@ impl Auth {
     /// The current and the new password, or every failing field at once.
     fn password_change_fields(
         &self,
-        user: &super::model::User,
+        user: &User,
         form: PasswordChange<'_>,
     ) -> Result<(Password, Password), Error> {
         let mut errors = FieldErrors::new();
@@ -129,16 +153,8 @@ impl Auth {
             },
         };
         let new = new.zip(rules_field).and_then(|(text, rules_field)| {
-            Password::parse(Input::Text(text))
-                .map_err(|messages| errors.extend(rules_field, messages))
-                .ok()
+            self.new_password_for(user, Input::Text(text), rules_field, &mut errors)
         });
-        if let (Some(new), Some(rules_field)) = (&new, rules_field) {
-            let violations =
-                self.policy
-                    .violations(new.expose(), Some(&user.username), user.email.as_deref());
-            errors.extend(rules_field, violations.into_iter().map(String::from));
-        }
         errors.into_result()?;
         match (current, new) {
             (Some(current), Some(new)) => Ok((current, new)),
