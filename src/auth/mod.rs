@@ -20,6 +20,7 @@ pub mod api_keys;
 pub mod client_limit;
 pub mod context;
 pub mod credentials;
+pub mod events;
 pub mod fields;
 pub mod forwarded;
 mod hash_workers;
@@ -159,6 +160,11 @@ impl Auth {
     /// The public keys that verify authd's tokens (published as a JWKS).
     pub fn public_keys(&self) -> &[VerificationKey] {
         self.signer.public_keys()
+    }
+
+    /// The database pools' connections, in use and idle, read now (for metrics).
+    pub fn database_pools(&self) -> Vec<crate::store::PoolUsage> {
+        self.store.pool_usage()
     }
 
     /// Whether the database answers within `limit`: what health checks report. While it

@@ -57,6 +57,7 @@ macro_rules! on_reader {
 mod api_keys;
 mod faults;
 mod login_attempts;
+mod pool_usage;
 mod postgres;
 mod rows;
 mod sessions;
@@ -64,6 +65,8 @@ mod signing_keys;
 mod sqlite;
 mod user_keys;
 mod users;
+
+pub use pool_usage::PoolUsage;
 
 /// The database in use: its pools, and whether it is known to be down.
 pub struct Store {
