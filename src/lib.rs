@@ -18,6 +18,9 @@
 //! - [`server`] — builds the state and composes every service (and grpc-web) for one port.
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
 //!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
+//! - [`telemetry`] — what operators see: Prometheus series at `/metrics`, the log's
+//!   format, and one log line per request with its request id; the core counts its own
+//!   events ([`auth::events`]) through the `metrics` facade.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
 //! - [`key_file`] — where the key-encryption key comes from: a setting, or a file
 //!   generated on first start.
@@ -37,6 +40,7 @@ pub mod listener;
 pub mod rest;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 
 #[cfg(test)]
 mod architecture_tests;

@@ -1,6 +1,6 @@
 //! `authd`: parse the settings, start logging, bind, serve until SIGINT or SIGTERM.
 
-use std::{io::IsTerminal, process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc};
 
 use authd::{clock::SystemClock, config::Config, server};
 use clap::Parser;
@@ -16,11 +16,7 @@ async fn main() -> ExitCode {
         None => EnvFilter::try_from_default_env().ok(),
     }
     .unwrap_or_else(|| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    authd::telemetry::logs::init(filter, config.log_format);
     match serve(config).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
