@@ -1,6 +1,6 @@
 //! What the integration tests share, one concern per file: [`app`] starts authd in-process,
 //! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
-//! [`rest`] call the server as clients do, [`node`] runs the real binary, [`values`] holds
+//! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`node`] runs the real binary, [`values`] holds
 //! the expected values and shapes several tests check, [`test_log`] is the `TEST_LOG` switch.
 //! Tests import everything from here (`use crate::helpers::{...}`).
 //!
@@ -14,6 +14,7 @@ mod database;
 mod grpc;
 mod node;
 mod rest;
+mod scrape;
 mod test_log;
 mod values;
 
@@ -25,6 +26,7 @@ pub use rest::{
     RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
     post_form, post_json, post_raw, send,
 };
+pub use scrape::Scrape;
 pub use values::{
     BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, is_lower_hex, is_utc_timestamp, jwt_parts,
 };
