@@ -135,6 +135,7 @@ pub async fn run(
         requests: RequestsLayer::new(auth.clone(), Transport::Grpc),
     };
     let exposition = Exposition::new(auth.clone());
+    let upkeep = tokio::spawn(exposition.clone().upkeep());
     let mut rest = rest::router(auth.clone(), body_limits)?;
     let mut metrics_server = None;
     match metrics {
@@ -156,6 +157,7 @@ pub async fn run(
 
     listener::serve(listener, service, &limits, shutdown, shutdown_grace).await;
     monitor.abort();
+    upkeep.abort();
     if let Some((stop, server)) = metrics_server {
         let _ = stop.send(());
         let _ = server.await;

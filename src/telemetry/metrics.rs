@@ -42,6 +42,9 @@ const HASH_WAIT_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// How often recorded histogram samples are folded into their buckets.
+const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process's recorder, installed at the first call; later calls share it.
 pub fn recorder() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -210,6 +213,17 @@ impl Exposition {
         }
         self.handle.run_upkeep();
         self.handle.render()
+    }
+
+    /// Drains the histograms into their buckets every few seconds, for as long as it runs.
+    /// Without it, samples recorded between scrapes (or with no scraper at all) would pile
+    /// up in memory at request rate.
+    pub async fn upkeep(self) {
+        let mut every = tokio::time::interval(UPKEEP_INTERVAL);
+        loop {
+            every.tick().await;
+            self.handle.run_upkeep();
+        }
     }
 
     /// `GET /metrics`, as a router to merge or to serve alone.
