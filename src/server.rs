@@ -55,12 +55,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
     let shutdown_grace = Duration::from_secs(config.shutdown_grace.unsigned_abs());
     let metrics = Exposure::bind(config.metrics_listen)
         .await
-        .map_err(|error| {
-            Error::Internal(format!(
-                "cannot listen for metrics on {:?}: {error}",
-                config.metrics_listen
-            ))
-        })?;
+        .map_err(Error::Internal)?;
     Ok(App {
         auth,
         cors,

@@ -170,12 +170,19 @@ pub enum Exposure {
 }
 
 impl Exposure {
-    /// Binds the metrics listener when the setting names an address.
-    pub async fn bind(setting: Option<MetricsListen>) -> std::io::Result<Self> {
+    /// Binds the metrics listener when the setting names an address; the error names it.
+    pub async fn bind(setting: Option<MetricsListen>) -> Result<Self, String> {
         Ok(match setting {
             None => Self::MainPort,
             Some(MetricsListen::Off) => Self::Off,
-            Some(MetricsListen::Address(address)) => Self::Own(TcpListener::bind(address).await?),
+            Some(MetricsListen::Address(address)) => match TcpListener::bind(address).await {
+                Ok(listener) => Self::Own(listener),
+                Err(error) => {
+                    return Err(format!(
+                        "cannot listen for metrics (--metrics-listen) on {address}: {error}"
+                    ));
+                }
+            },
         })
     }
 

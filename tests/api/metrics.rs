@@ -5,7 +5,7 @@
 use authd::pb::{GetMeRequest, GetMeResponse, LoginRequest, RefreshRequest, RegisterRequest};
 use tonic::Request;
 
-use crate::helpers::{Node, PASSWORD, Scrape, http};
+use crate::helpers::{Node, PASSWORD, Scrape, http, refused_start};
 
 const GRPC: &str = "authd_grpc_requests_total";
 const HTTP: &str = "authd_http_requests_total";
@@ -314,4 +314,14 @@ async fn metrics_listen_off_serves_no_metrics() {
     assert_eq!(reply.status().as_u16(), 404);
     let body: serde_json::Value = reply.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"detail": "Not found."}));
+}
+
+#[tokio::test]
+async fn a_metrics_address_already_taken_stops_the_start_and_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let log = refused_start(dir.path(), &["--metrics-listen", &address], &[]).await;
+    assert!(log.contains(&address), "{log}");
+    assert!(log.contains("--metrics-listen"), "{log}");
 }
