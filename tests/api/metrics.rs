@@ -5,7 +5,9 @@
 use authd::pb::{GetMeRequest, GetMeResponse, LoginRequest, RefreshRequest, RegisterRequest};
 use tonic::Request;
 
-use crate::helpers::{Node, PASSWORD, Scrape, http, refused_start};
+use crate::helpers::{
+    Node, PASSWORD, Scrape, http, postgres_database, refused_start, require_postgres,
+};
 
 const GRPC: &str = "authd_grpc_requests_total";
 const HTTP: &str = "authd_http_requests_total";
@@ -324,4 +326,23 @@ async fn a_metrics_address_already_taken_stops_the_start_and_is_named() {
     let log = refused_start(dir.path(), &["--metrics-listen", &address], &[]).await;
     assert!(log.contains(&address), "{log}");
     assert!(log.contains("--metrics-listen"), "{log}");
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it in its PostgreSQL pass"]
+async fn the_postgres_pool_is_read_at_scrape_time() {
+    require_postgres();
+    let url = postgres_database().await;
+    let (_dir, node) = start(&["--database-url", &url, "--database-max-connections", "4"]).await;
+    signed_in(&node, "grace").await;
+    let scrape = Scrape::fetch(&metrics_url(&node)).await;
+    let open = scrape.value(
+        "authd_db_connections",
+        &[("pool", "main"), ("state", "idle")],
+    ) + scrape.value(
+        "authd_db_connections",
+        &[("pool", "main"), ("state", "in_use")],
+    );
+    assert!((1.0..=4.0).contains(&open), "{}", scrape.text);
+    assert!(!scrape.text.contains("pool=\"writer\""), "{}", scrape.text);
 }
