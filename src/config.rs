@@ -20,6 +20,7 @@ use crate::{
     },
     listener::ConnectionLimits,
     store::PoolSettings,
+    telemetry::{logs::LogFormat, metrics::MetricsListen},
 };
 
 #[derive(Parser, Debug, Clone)]
@@ -240,6 +241,17 @@ pub struct Config {
     /// `RUST_LOG`, as in the rest of the Rust ecosystem, and `info` without either.
     #[arg(long, env = "AUTHD_LOG")]
     pub log: Option<String>,
+
+    /// How log lines are written: `text` (colours only on a terminal) or `json` (one
+    /// object a line, the event's fields at the top level).
+    #[arg(long, env = "AUTHD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Where Prometheus metrics (`GET /metrics`) are served: unset, on the main port; an
+    /// address (e.g. `127.0.0.1:9090`), on a listener of their own (and not on the main
+    /// port); `off`, nowhere.
+    #[arg(long, env = "AUTHD_METRICS_LISTEN", value_name = "ADDR|off")]
+    pub metrics_listen: Option<MetricsListen>,
 
     /// Once listening, write the bound address (e.g. `127.0.0.1:40123`) and a newline to
     /// PATH, for scripts and supervisors that start authd on port 0.

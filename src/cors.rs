@@ -4,7 +4,7 @@
 //! auth service should not answer arbitrary sites' scripts. `*` allows any origin (for
 //! development); otherwise only the listed origins. Responses expose the gRPC status
 //! headers, so a browser client can read why a call failed (including the field violations
-//! in `grpc-status-details-bin`).
+//! in `grpc-status-details-bin`), and the request id, so it can quote the log's name for it.
 
 use std::time::Duration;
 
@@ -14,8 +14,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::error::Error;
 
 /// Request headers grpc-web and REST clients send.
-const ALLOWED_HEADERS: [&str; 6] = [
+const ALLOWED_HEADERS: [&str; 7] = [
     "authorization",
+    "x-request-id",
     "content-type",
     "x-grpc-web",
     "x-user-agent",
@@ -24,7 +25,12 @@ const ALLOWED_HEADERS: [&str; 6] = [
 ];
 
 /// Response headers a browser script may read.
-const EXPOSED_HEADERS: [&str; 3] = ["grpc-status", "grpc-message", "grpc-status-details-bin"];
+const EXPOSED_HEADERS: [&str; 4] = [
+    "grpc-status",
+    "grpc-message",
+    "grpc-status-details-bin",
+    "x-request-id",
+];
 
 /// The CORS layer for `origins` (`AUTHD_CORS_ORIGINS`), or none when the list is empty.
 pub fn layer(origins: &[String]) -> Result<Option<CorsLayer>, Error> {

@@ -19,6 +19,9 @@
 //! - [`server`] — builds the state and composes every service (and grpc-web) for one port.
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
 //!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
+//! - [`telemetry`] — what operators see: Prometheus series at `/metrics`, the log's
+//!   format, and one log line per request with its request id; the core counts its own
+//!   events ([`auth::events`]) through the `metrics` facade.
 //! - [`config`] — every setting, from flags or `AUTHD_*` variables.
 //! - [`cli`] — the command line: serving (the default) or one admin subcommand.
 //! - [`admin`] — the admin subcommands (`migrate`, `users …`, `sessions …`, `keys …`,
@@ -46,6 +49,7 @@ pub mod pruning;
 pub mod rest;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod utc;
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! `authd`: parse the settings, start logging, bind, serve until SIGINT or SIGTERM; or, given
 //! an admin subcommand (`authd users …`), run it and exit.
 
-use std::{io::IsTerminal, process::ExitCode, sync::Arc};
+use std::{process::ExitCode, sync::Arc};
 
+use authd::telemetry::logs::LogFormat;
 use authd::{
     admin,
     cli::{Cli, Invocation},
@@ -19,20 +20,20 @@ async fn main() -> ExitCode {
     let invocation = Cli::parse().invocation();
     // `--log` / `AUTHD_LOG`, else `RUST_LOG`, else (or when the filter does not parse) info;
     // an admin subcommand, whose output is its own lines, logs only warnings by default.
-    let (directives, default) = match &invocation {
-        Invocation::Serve(config) => (config.log.clone(), "info"),
-        Invocation::Admin(_) => (std::env::var("AUTHD_LOG").ok(), "warn"),
+    let (directives, default, format) = match &invocation {
+        Invocation::Serve(config) => (config.log.clone(), "info", config.log_format),
+        Invocation::Admin(_) => (
+            std::env::var("AUTHD_LOG").ok(),
+            "warn",
+            LogFormat::from_env(),
+        ),
     };
     let filter = match directives {
         Some(directives) => EnvFilter::try_new(directives).ok(),
         None => EnvFilter::try_from_default_env().ok(),
     }
     .unwrap_or_else(|| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    authd::telemetry::logs::init(filter, format);
     let config = match invocation {
         Invocation::Serve(config) => config,
         Invocation::Admin(command) => return admin::run(command).await,

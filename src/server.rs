@@ -29,6 +29,10 @@ use crate::{
     pruning::{self, Pruning},
     rest::{self, BodyLimits},
     store::Store,
+    telemetry::{
+        metrics::{Exposition, Exposure},
+        requests::{Requests, RequestsLayer, Transport},
+    },
 };
 
 /// Everything `run` serves: the core, the browser origins allowed to call it, the limits of
@@ -40,6 +44,8 @@ pub struct App {
     pub shutdown_grace: Duration,
     /// How often records past retention are deleted, and how old they must be.
     pub pruning: Pruning,
+    /// Where `/metrics` is served (its own listener is bound by `build`).
+    pub metrics: Exposure,
 }
 
 /// Opens (and migrates) the database and prepares the core.
@@ -51,6 +57,9 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
     let kek = key_file::key_encryption_key(config, &store).await?;
     let auth = Arc::new(Auth::new(store, settings, clock, &kek).await?);
     let shutdown_grace = Duration::from_secs(config.shutdown_grace.unsigned_abs());
+    let metrics = Exposure::bind(config.metrics_listen)
+        .await
+        .map_err(Error::Internal)?;
     Ok(App {
         auth,
         cors,
@@ -60,6 +69,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
             interval: config.prune_interval.0,
             retention: config.retention,
         },
+        metrics,
     })
 }
 
@@ -76,6 +86,7 @@ pub async fn run(
         limits,
         shutdown_grace,
         pruning,
+        metrics,
     } = app;
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
@@ -126,8 +137,21 @@ pub async fn run(
     };
     let grpc = GrpcService {
         deadline: limits.request_timeout,
+        requests: RequestsLayer::new(auth.clone(), Transport::Grpc),
     };
-    let routes = Routes::from(rest::router(auth, body_limits)?)
+    let exposition = Exposition::new(auth.clone());
+    let upkeep = tokio::spawn(exposition.clone().upkeep());
+    let mut rest = rest::router(auth.clone(), body_limits)?;
+    let mut metrics_server = None;
+    match metrics {
+        Exposure::MainPort => rest = rest.merge(exposition.router()),
+        Exposure::Own(listener) => {
+            metrics_server = Some(serve_metrics(listener, exposition, &limits));
+        }
+        Exposure::Off => {}
+    }
+    let rest = rest.layer(RequestsLayer::new(auth, Transport::Rest));
+    let routes = Routes::from(rest)
         .add_service(grpc.wrap(health_service))
         .add_service(grpc.wrap(reflection_v1))
         .add_service(grpc.wrap(reflection_v1alpha))
@@ -141,17 +165,55 @@ pub async fn run(
     if let Some(pruner) = pruner {
         pruner.abort();
     }
+    upkeep.abort();
+    if let Some((stop, server)) = metrics_server {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
     Ok(())
 }
 
-/// What every gRPC service on the port is wrapped in: the call deadline, then grpc-web.
+/// Serves `/metrics` alone on its own listener, with the main port's connection limits,
+/// until the sender returned is used (or dropped).
+fn serve_metrics(
+    listener: TcpListener,
+    exposition: Exposition,
+    limits: &ConnectionLimits,
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "metrics listening");
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = limits.clone();
+    let server = tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        listener::serve(
+            listener,
+            exposition.router(),
+            &limits,
+            stopped,
+            Duration::ZERO,
+        )
+        .await;
+    });
+    (stop, server)
+}
+
+/// What every gRPC service on the port is wrapped in: the call deadline, the request
+/// layer (ids, metrics, the log line), then grpc-web.
 struct GrpcService {
     deadline: Duration,
+    requests: RequestsLayer,
 }
 
 impl GrpcService {
-    fn wrap<S>(&self, service: S) -> GrpcWebService<Deadline<S>> {
-        GrpcWebLayer::new().layer(Deadline::new(service, self.deadline))
+    fn wrap<S>(&self, service: S) -> GrpcWebService<Requests<Deadline<S>>> {
+        GrpcWebLayer::new().layer(self.requests.layer(Deadline::new(service, self.deadline)))
     }
 }
 

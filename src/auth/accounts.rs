@@ -57,6 +57,7 @@ impl Auth {
             return Ok(None);
         };
         tracing::info!(
+            event = "user.disabled",
             sessions = revoked.sessions,
             api_keys = revoked.api_keys,
             "user disabled"
@@ -80,7 +81,7 @@ impl Auth {
         {
             return Ok(None);
         }
-        tracing::info!("user enabled");
+        tracing::info!(event = "user.enabled", "user enabled");
         Ok(Some(record.user))
     }
 
@@ -117,6 +118,7 @@ impl Auth {
             return Ok(None);
         };
         tracing::info!(
+            event = "password.set",
             sessions = revoked.sessions,
             api_keys = revoked.api_keys,
             "password set by an operator"

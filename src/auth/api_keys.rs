@@ -11,7 +11,7 @@
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use super::{Auth, Context, fields::Input, tokens::random_hex};
+use super::{Auth, Context, events, fields::Input, tokens::random_hex};
 use crate::error::Error;
 
 /// Live API keys a user may hold; issuing one more revokes the oldest.
@@ -26,14 +26,19 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<String, Error> {
-        self.limit_client(ctx)?;
-        let user = self.authenticate(ctx, username, password).await?;
+        let result = async {
+            self.limit_client(ctx)?;
+            self.authenticate(ctx, username, password).await
+        }
+        .await;
+        events::login_attempt(&result);
+        let user = result?;
         let key = random_hex::<20>()?;
         let expires_at = self.api_key_lifetime.map(|lifetime| ctx.now + lifetime);
         self.store
             .insert_api_key(&key_hash(&key), user.id, ctx.now, expires_at, LIVE_API_KEYS)
             .await?;
-        tracing::info!("API key issued");
+        tracing::info!(event = "api_key.issued", "API key issued");
         Ok(key)
     }
 }

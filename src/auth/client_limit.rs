@@ -88,8 +88,14 @@ impl<C: Clock> ClientLimiter<C> {
         let wait = refusal.wait_time_from(limiter.clock().now());
         // Whole seconds, rounded up, and never "0": a client told 0 would retry at once.
         let retry_after = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        super::events::throttled("client");
         if let Some(refusals) = self.refused.sample(now) {
-            tracing::warn!(%client, refusals, "clients over the per-address limit refused");
+            tracing::warn!(
+                event = "client.throttled",
+                %client,
+                refusals,
+                "clients over the per-address limit refused"
+            );
         }
         Err(Error::Throttled {
             retry_after: retry_after.max(1),

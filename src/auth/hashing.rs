@@ -126,6 +126,7 @@ impl Hasher {
         let reservation = Reservation(self.admitted.clone());
         if admitted >= capacity {
             drop(reservation);
+            super::events::shed("queue_full");
             tracing::debug!(capacity, "hashing line full; request refused");
             return Err(self.overloaded());
         }
@@ -177,12 +178,16 @@ impl Hasher {
     ) -> Result<T, Error> {
         let longest = Instant::now() + self.limits.max_wait;
         let deadline = deadline.map_or(longest, |deadline| deadline.min(longest));
+        let waiting = Waiting::start();
         let permit =
             match tokio::time::timeout_at(deadline, self.permits.clone().acquire_owned()).await {
                 Ok(permit) => {
+                    drop(waiting);
                     permit.map_err(|e| Error::Internal(format!("hash semaphore closed: {e}")))?
                 }
                 Err(_) => {
+                    drop(waiting);
+                    super::events::shed("wait_timeout");
                     tracing::debug!("gave up waiting for a hashing slot at the deadline");
                     return Err(self.overloaded());
                 }
@@ -214,6 +219,24 @@ impl Hasher {
         Error::Overloaded {
             retry_after: drain_micros.div_ceil(1_000_000).max(1),
         }
+    }
+}
+
+/// A request waiting for a hashing slot, for the queue's gauge and the wait's histogram;
+/// leaving the wait (a slot, the deadline, or the caller gone) counts once, on drop.
+struct Waiting(Instant);
+
+impl Waiting {
+    fn start() -> Self {
+        super::events::hash_waiting(1.0);
+        Self(Instant::now())
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        super::events::hash_waiting(-1.0);
+        super::events::hash_waited(self.0.elapsed().as_secs_f64());
     }
 }
 

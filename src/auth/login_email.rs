@@ -13,7 +13,7 @@
 use tracing::instrument;
 
 use super::{
-    Auth, Context,
+    Auth, Context, events,
     fields::{Input, login_email},
     model::{TokenPair, User},
     sessions::login_fields,
@@ -28,18 +28,23 @@ impl Auth {
         email: Input<'_>,
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
-        self.limit_client(ctx)?;
-        let (email_key, password) = login_fields((Field::Email, login_email, email), password)?;
-        // As for a username: a login the hashing line cannot take costs no database read.
-        let place = self.hasher.reserve()?;
-        let account_key = self
-            .store
-            .username_key_for_email(&email_key)
-            .await?
-            .unwrap_or_else(|| format!("email:{email_key}"));
-        let user = self
-            .check_password(ctx, place, &account_key, password)
-            .await?;
-        self.start_session_for(ctx, user).await
+        let result = async {
+            self.limit_client(ctx)?;
+            let (email_key, password) = login_fields((Field::Email, login_email, email), password)?;
+            // As for a username: a login the hashing line cannot take costs no database read.
+            let place = self.hasher.reserve()?;
+            let account_key = self
+                .store
+                .username_key_for_email(&email_key)
+                .await?
+                .unwrap_or_else(|| format!("email:{email_key}"));
+            let user = self
+                .check_password(ctx, place, &account_key, password)
+                .await?;
+            self.start_session_for(ctx, user).await
+        }
+        .await;
+        events::login_attempt(&result);
+        result
     }
 }

@@ -21,6 +21,7 @@ pub mod api_keys;
 pub mod client_limit;
 pub mod context;
 pub mod credentials;
+pub mod events;
 pub mod fields;
 pub mod forwarded;
 mod hash_workers;
@@ -157,6 +158,11 @@ impl Auth {
     /// through the trusted proxies.
     pub fn context(&self, caller: Caller<'_>) -> Context {
         Context::new(self.clock.now(), caller, &self.proxies)
+    }
+
+    /// The database pools' connections, in use and idle, read now (for metrics).
+    pub fn database_pools(&self) -> Vec<crate::store::PoolUsage> {
+        self.store.pool_usage()
     }
 
     /// Whether the database answers within `limit`: what health checks report. While it

@@ -112,7 +112,7 @@ impl Auth {
         match self.store.insert_user(&new_user).await? {
             Inserted::User(user) => {
                 tracing::Span::current().record("user_id", user.id);
-                tracing::info!("user registered");
+                tracing::info!(event = "user.registered", "user registered");
                 Ok(user)
             }
             Inserted::Duplicate(field) => Err(Error::AlreadyExists(duplicates(&[field]))),

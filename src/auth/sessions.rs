@@ -16,6 +16,7 @@ use tracing::instrument;
 use super::{
     AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
+    events,
     fields::{Input, Password, login_username, required_text},
     hashing::Reservation,
     model::{
@@ -34,9 +35,14 @@ impl Auth {
         username: Input<'_>,
         password: Input<'_>,
     ) -> Result<(User, TokenPair), Error> {
-        self.limit_client(ctx)?;
-        let user = self.authenticate(ctx, username, password).await?;
-        self.start_session_for(ctx, user).await
+        let result = async {
+            self.limit_client(ctx)?;
+            let user = self.authenticate(ctx, username, password).await?;
+            self.start_session_for(ctx, user).await
+        }
+        .await;
+        events::login_attempt(&result);
+        result
     }
 
     /// A new session for `user`, who has just proved who they are.
@@ -55,7 +61,7 @@ impl Auth {
         self.store
             .start_session(user.id, &pair, ends_at, &origin)
             .await?;
-        tracing::info!("session started");
+        tracing::info!(event = "session.started", "session started");
         Ok((user, pair))
     }
 
@@ -100,7 +106,7 @@ impl Auth {
         self.settle_password_check(ctx, username_key, failures, matched)
             .await?;
         if !matched {
-            tracing::info!("login refused");
+            tracing::info!(event = "login.failed", "login refused");
             return Err(Error::InvalidCredentials);
         }
         let user = stored
@@ -128,9 +134,15 @@ impl Auth {
             .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair, self.rotation)
             .await?;
         match rotation {
-            Rotation::Rotated => Ok(pair),
+            Rotation::Rotated => {
+                tracing::info!(event = "session.refreshed", "session refreshed");
+                Ok(pair)
+            }
             Rotation::Retried => {
-                tracing::info!("refresh retried within the grace window; session kept");
+                tracing::info!(
+                    event = "session.refresh_retried",
+                    "refresh retried within the grace window; session kept"
+                );
                 Ok(pair)
             }
             Rotation::Reused { session_id } => Err(self.reused(session_id)),
@@ -148,7 +160,7 @@ impl Auth {
         self.live_session_end(ctx, &claims.jti).await?;
         match self.store.end_session(&claims.jti, ctx.now).await? {
             Ending::Ended => {
-                tracing::info!("session ended");
+                tracing::info!(event = "session.ended", "session ended");
                 Ok(())
             }
             Ending::Reused { session_id } => Err(self.reused(session_id)),
@@ -173,7 +185,9 @@ impl Auth {
     /// A spent refresh token presented again while its session was live: likely theft, and
     /// the session is now revoked. Logged every time; it happens once per session.
     fn reused(&self, session_id: i64) -> Error {
+        events::refresh_reuse();
         tracing::warn!(
+            event = "refresh.reuse_detected",
             session_id,
             "spent refresh token presented again; session revoked"
         );
@@ -185,6 +199,7 @@ impl Auth {
     fn replayed(&self, ctx: &Context) -> Error {
         if let Some(replays) = self.lines.replays.sample(ctx.now) {
             tracing::info!(
+                event = "refresh.replayed",
                 replays,
                 client = ?ctx.client,
                 "spent refresh tokens of ended sessions presented again"
@@ -254,6 +269,7 @@ impl Auth {
         tracing::Span::current().record("user_id", user.id);
         let revoked = self.store.revoke_all(user.id, ctx.now).await?;
         tracing::info!(
+            event = "session.revoked",
             sessions = revoked.sessions,
             api_keys = revoked.api_keys,
             "revoked everything"

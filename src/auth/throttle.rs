@@ -74,8 +74,13 @@ impl Auth {
         {
             LoginClaim::Claimed { failures } => Ok(failures),
             LoginClaim::Refused { not_before } => {
+                super::events::throttled("account");
                 if let Some(refusals) = self.lines.throttled_logins.sample(ctx.now) {
-                    tracing::info!(refusals, "login attempts refused while throttled");
+                    tracing::info!(
+                        event = "login.throttled",
+                        refusals,
+                        "login attempts refused while throttled"
+                    );
                 }
                 let retry_after = not_before.saturating_sub(ctx.now).max(1);
                 Err(Error::Throttled {
@@ -99,7 +104,12 @@ impl Auth {
         }
         let wait = wait_after(failures);
         if wait > HOLD {
-            tracing::info!(failures, wait, "login failures: next attempt delayed");
+            tracing::info!(
+                event = "login.delayed",
+                failures,
+                wait,
+                "login failures: next attempt delayed"
+            );
             self.store
                 .delay_login_attempts(username_key, ctx.now.saturating_add(wait))
                 .await?;

@@ -59,6 +59,7 @@ mod api_keys;
 mod faults;
 mod login_attempts;
 mod passwords;
+mod pool_usage;
 mod postgres;
 mod retention;
 mod rows;
@@ -67,6 +68,8 @@ mod signing_keys;
 mod sqlite;
 mod user_keys;
 mod users;
+
+pub use pool_usage::PoolUsage;
 
 /// The database in use: its pools, and whether it is known to be down.
 pub struct Store {

@@ -230,7 +230,12 @@ async fn cors_allows_only_the_configured_origins_and_exposes_grpc_status() {
         Some("https://app.example.com")
     );
     let headers = allowed("access-control-allow-headers").unwrap_or_default();
-    for header in ["content-type", "x-grpc-web", "authorization"] {
+    for header in [
+        "content-type",
+        "x-grpc-web",
+        "authorization",
+        "x-request-id",
+    ] {
         assert!(headers.contains(header), "{headers}");
     }
 
@@ -246,9 +251,20 @@ async fn cors_allows_only_the_configured_origins_and_exposes_grpc_status() {
         .to_str()
         .unwrap()
         .to_lowercase();
-    for header in ["grpc-status", "grpc-message", "grpc-status-details-bin"] {
+    for header in [
+        "grpc-status",
+        "grpc-message",
+        "grpc-status-details-bin",
+        "x-request-id",
+    ] {
         assert!(exposed.contains(header), "{exposed}");
     }
+    // grpc-web calls get their request id back like gRPC ones.
+    assert!(
+        call.headers().contains_key("x-request-id"),
+        "{:?}",
+        call.headers()
+    );
 
     let foreign = http
         .request(

@@ -1,8 +1,8 @@
 //! What the integration tests share, one concern per file: [`app`] starts authd in-process,
 //! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
-//! [`rest`] call the server as clients do, [`node`] runs the real binary as a server,
-//! [`command`] runs its admin subcommands, [`values`] holds the expected values and shapes
-//! several tests check, [`test_log`] is the `TEST_LOG` switch.
+//! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`node`] runs the
+//! real binary as a server, [`command`] runs its admin subcommands, [`values`] holds the
+//! expected values and shapes several tests check, [`test_log`] is the `TEST_LOG` switch.
 //! Tests import everything from here (`use crate::helpers::{...}`).
 //!
 //! `TEST_LOG`: by default the servers' logs are dropped. With `TEST_LOG=1 cargo test ...`
@@ -16,6 +16,7 @@ mod database;
 mod grpc;
 mod node;
 mod rest;
+mod scrape;
 mod test_log;
 mod values;
 
@@ -28,6 +29,7 @@ pub use rest::{
     RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
     post_form, post_json, post_raw, send,
 };
+pub use scrape::Scrape;
 pub use values::{
     BLANK, INVALID_USERNAME, PASSWORD, REQUIRED, is_lower_hex, is_utc_timestamp, jwt_parts,
 };

@@ -1,0 +1,19 @@
+//! What operators see of a running authd: Prometheus metrics, the log's format, and one
+//! line and one set of series per request.
+//!
+//! - [`metrics`] — the process's recorder, the series' descriptions and buckets, and
+//!   `GET /metrics`, on the main port, on a listener of its own, or off.
+//! - [`requests`] — the tower layer around every gRPC service and around the REST router:
+//!   it settles the request id (the caller's sane `x-request-id`, else a new one) before
+//!   any handler reads it, returns it as `x-request-id`, and when the answer's last frame
+//!   leaves, counts and times the request and writes its log line.
+//! - [`logs`] — `--log-format text|json`, and the subscriber layer that lends a request's
+//!   log line the user id the core found.
+//!
+//! Nothing here decides anything about users or tokens: the core counts its own events
+//! (`auth::events`) and writes its own audit lines; this module only exposes them.
+
+mod answer;
+pub mod logs;
+pub mod metrics;
+pub mod requests;
