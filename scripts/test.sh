@@ -10,9 +10,11 @@
 #      AUTHD_TEST_POSTGRES_URL names a server where the role may CREATE DATABASE
 #      (`bash .ci/postgres` starts one and prints its URL). The tests that need PostgreSQL
 #      are #[ignore]d, so the first run reports them as ignored; this run includes them.
-#   5. a Django service running simplejwt verifying authd's tokens (tests/api/django_consumer.rs),
-#      when .venv-django/bin/python is there (`python3 -m venv .venv-django &&
-#      .venv-django/bin/pip install -r tests/django_consumer/requirements.txt`).
+#   5. the tests with real Django (tests/api/django_*.rs): a Django service running simplejwt
+#      verifying authd's tokens, and `authd import-django` on a database Django made, when
+#      .venv-django/bin/python is there (`python3 -m venv .venv-django &&
+#      .venv-django/bin/pip install -r tests/django_consumer/requirements.txt`); the
+#      PostgreSQL pass runs the import again, into PostgreSQL.
 # Without Chromium, schemathesis, Django or PostgreSQL those runs are skipped, and say so; in CI
 # (CI=true) all are required. Extra arguments go to the cargo runs (e.g. a test name filter).
 set -euo pipefail
@@ -50,14 +52,15 @@ fi
 django_python=${AUTHD_TEST_DJANGO_PYTHON:-.venv-django/bin/python}
 if [ -x "$django_python" ]; then
   echo
-  echo "==> a Django service with simplejwt verifying authd's tokens"
-  AUTHD_TEST_DJANGO_PYTHON="$django_python" cargo test --locked --test api django_consumer -- --ignored
+  echo "==> with real Django: simplejwt verifying authd's tokens, import-django"
+  export AUTHD_TEST_DJANGO_PYTHON="$django_python"
+  cargo test --locked --test api django_ -- --ignored
 elif [ "${CI:-}" = "true" ]; then
   echo "CI requires the Django consumer test: $django_python is missing" >&2
   exit 1
 else
   echo
-  echo "NOTE: skipped the Django consumer test (python3 -m venv .venv-django && .venv-django/bin/pip install -r tests/django_consumer/requirements.txt)."
+  echo "NOTE: skipped the tests with real Django (python3 -m venv .venv-django && .venv-django/bin/pip install -r tests/django_consumer/requirements.txt)."
 fi
 
 url=${AUTHD_TEST_POSTGRES_URL:-}
@@ -83,10 +86,13 @@ drop_test_databases
 echo
 echo "==> the integration suite on PostgreSQL"
 # --include-ignored is for the test binary: after the `--` the extra arguments may hold.
-# The Django consumer ran above; its outcome does not depend on the backend.
-include_ignored=(-- --include-ignored --skip django_consumer)
+# The Django consumer ran above and does not depend on the backend; the import does, and
+# runs again when Django is there.
+skips=(--skip django_consumer)
+[ -n "${AUTHD_TEST_DJANGO_PYTHON:-}" ] || skips+=(--skip django_import)
+include_ignored=(-- --include-ignored "${skips[@]}")
 for arg in "$@"; do
-  if [ "$arg" = "--" ]; then include_ignored=(--include-ignored --skip django_consumer); fi
+  if [ "$arg" = "--" ]; then include_ignored=(--include-ignored "${skips[@]}"); fi
 done
 AUTHD_TEST_BACKEND=postgres cargo test --locked --test api "$@" "${include_ignored[@]}"
 drop_test_databases

@@ -59,6 +59,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "auth::model",
             "cli",
             "clock",
+            "config",
             "error",
             "server",
             "store",

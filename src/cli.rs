@@ -63,6 +63,22 @@ pub enum AdminCommand {
     /// List, rotate and retire the keys that sign tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Bring users across from a Django database: `auth_user` (or `--user-table`), their
+    /// password hashes (verified at login, upgraded to argon2id then) and DRF token keys.
+    /// Users whose username or email an authd user already holds (ignoring case) are
+    /// skipped and listed; running it again imports nothing twice.
+    ImportDjango {
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The Django database: `sqlite://PATH` or `postgres://USER:PASSWORD@HOST/DB`. Only
+        /// read, never written.
+        #[arg(long = "from", value_name = "URL", hide_env_values = true)]
+        from: DatabaseUrl,
+        /// A custom user table with `id`, `username`, `email` and `password` columns (as
+        /// seed 2's `jwt_api_member`), instead of `auth_user`.
+        #[arg(long, value_name = "NAME", default_value = "auth_user")]
+        user_table: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -9,6 +9,7 @@
 //! code is 1. `migrate` alone stops at the store: it must not create a signing key or a
 //! key-encryption key, only the schema.
 
+mod import;
 mod keys;
 mod password;
 mod sessions;
@@ -35,6 +36,11 @@ pub async fn run(command: AdminCommand) -> ExitCode {
         AdminCommand::Sessions(command) => sessions::run(command).await,
         AdminCommand::Tokens(command) => tokens::run(command).await,
         AdminCommand::Keys(command) => keys::run(command).await,
+        AdminCommand::ImportDjango {
+            store,
+            from,
+            user_table,
+        } => import::run(&store, &from, &user_table).await,
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,

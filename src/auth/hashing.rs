@@ -20,6 +20,7 @@
 //! legitimate login wait 29 s. A request also stops waiting at its deadline (the client's
 //! `grpc-timeout`, or `max_wait`), so nobody is served after they have given up.
 
+use super::django_hashes::{self, DjangoHash};
 use std::{
     sync::{
         Arc, Mutex,
@@ -294,9 +295,26 @@ fn hash_now(params: &Params, password: &[u8], memory: &mut Vec<Block>) -> Result
 }
 
 /// Recomputes `stored`'s hash of `password` with `stored`'s own parameters (so hashes made
-/// under older settings keep verifying) and compares in constant time. Anything unparsable
-/// is a mismatch, never an error a client could see.
+/// under older settings, or by Django and imported, keep verifying) and compares in
+/// constant time. Anything unparsable is a mismatch, never an error a client could see.
 fn verify_now(stored: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
+    if django_hashes::is_django_hash(stored) {
+        return match django_hashes::parse(stored) {
+            Some(DjangoHash::Pbkdf2 {
+                sha1,
+                iterations,
+                salt,
+                expected,
+            }) => django_hashes::pbkdf2_matches(sha1, iterations, salt, &expected, password),
+            Some(DjangoHash::Argon2(phc)) => verify_phc(phc, password, memory),
+            None => false,
+        };
+    }
+    verify_phc(stored, password, memory)
+}
+
+/// [`verify_now`] for an argon2 PHC string.
+fn verify_phc(stored: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
     let Ok(phc) = PasswordHash::new(stored) else {
         return false;
     };

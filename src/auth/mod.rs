@@ -21,6 +21,8 @@ pub mod api_keys;
 pub mod client_limit;
 pub mod context;
 pub mod credentials;
+pub mod django_hashes;
+pub mod django_import;
 pub mod events;
 pub mod fields;
 pub mod forwarded;

@@ -219,6 +219,56 @@ pub struct SessionInfo {
     pub ip: Option<String>,
 }
 
+/// A user as a Django database holds it, read by `authd import-django`.
+#[derive(Clone)]
+pub struct DjangoUser {
+    pub id: i64,
+    pub username: String,
+    /// `None` when Django's column was empty.
+    pub email: Option<String>,
+    /// Django's hash string (`pbkdf2_sha256$…`, `argon2$…`); never a password.
+    pub password_hash: String,
+    pub is_active: bool,
+    /// `date_joined`, when the table has it.
+    pub date_joined: Option<i64>,
+    /// The user's DRF `authtoken_token` key and when it was made, if any.
+    pub api_key: Option<(String, i64)>,
+}
+
+impl fmt::Debug for DjangoUser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DjangoUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("is_active", &self.is_active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Django user ready to store: its keys computed by the core, its API key hashed.
+#[derive(Debug)]
+pub struct ImportedUser<'a> {
+    pub source_table: &'a str,
+    pub source_id: i64,
+    pub new_user: NewUser<'a>,
+    pub is_active: bool,
+    /// The SHA-256 of the DRF key, and when the key was made.
+    pub api_key: Option<(String, i64)>,
+}
+
+/// What storing one imported user did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportOutcome {
+    /// Stored, as user `id`; `with_key` if its API key came too.
+    Imported { id: i64, with_key: bool },
+    /// This source row was imported by an earlier run.
+    AlreadyImported,
+    /// Another user holds this unique value.
+    Conflict(UniqueField),
+    /// Asked to keep its id, which an authd user has: nothing was stored.
+    IdTaken,
+}
+
 /// The two kinds of JWT authd issues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {

@@ -16,12 +16,12 @@ use tracing::instrument;
 use super::{
     AcceptedSchemes, Auth, Context,
     credentials::{Credentials, parse_authorization},
-    events,
+    django_hashes, events,
     fields::{Input, Password, login_username, required_text},
     hashing::Reservation,
     model::{
-        Credential, EndedSessionToken, Ending, Identity, RefreshSession, Revoked, Rotation,
-        SessionOrigin, TokenKind, TokenPair, User,
+        Credential, EndedSessionToken, Ending, Identity, PasswordRecord, RefreshSession, Revoked,
+        Rotation, SessionOrigin, TokenKind, TokenPair, User,
     },
     tokens::random_hex,
 };
@@ -109,11 +109,44 @@ impl Auth {
             tracing::info!(event = "login.failed", "login refused");
             return Err(Error::InvalidCredentials);
         }
-        let user = stored
-            .map(|record| record.user)
-            .ok_or(Error::InvalidCredentials)?;
-        tracing::Span::current().record("user_id", user.id);
-        Ok(user)
+        let record = stored.ok_or(Error::InvalidCredentials)?;
+        tracing::Span::current().record("user_id", record.user.id);
+        if django_hashes::is_django_hash(&record.password_hash) {
+            self.upgrade_imported_hash(ctx, &record, &password).await;
+        }
+        Ok(record.user)
+    }
+
+    /// Replaces a hash imported from Django, which `password` has just matched, with
+    /// authd's own argon2id, so the next login costs what every other does. Best effort:
+    /// when the hashing line is full or the write fails, the login still succeeds and the
+    /// next one tries again.
+    async fn upgrade_imported_hash(
+        &self,
+        ctx: &Context,
+        record: &PasswordRecord,
+        password: &Password,
+    ) {
+        let upgraded = async {
+            let place = self.hasher.reserve()?;
+            let hash = self
+                .hasher
+                .hash(place, password.expose(), ctx.deadline)
+                .await?;
+            self.store
+                .upgrade_password_hash(record.user.id, &record.password_hash, &hash)
+                .await
+        };
+        match upgraded.await {
+            Ok(true) => tracing::info!(
+                event = "password.upgraded",
+                "imported Django hash replaced by argon2id"
+            ),
+            Ok(false) => {}
+            Err(error) => {
+                tracing::warn!(error = %error.with_cause(), "could not upgrade an imported password hash")
+            }
+        }
     }
 
     /// Spends `refresh_token` for a new pair.

@@ -56,6 +56,8 @@ macro_rules! on_reader {
 
 mod accounts;
 mod api_keys;
+mod django_imports;
+pub mod django_source;
 mod faults;
 mod login_attempts;
 mod passwords;

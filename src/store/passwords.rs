@@ -7,6 +7,22 @@ use crate::{
 };
 
 impl Store {
+    /// Replaces user `user_id`'s password hash `old` by `new`, if it still is `old` (a
+    /// concurrent change wins); whether it was replaced.
+    pub async fn upgrade_password_hash(
+        &self,
+        user_id: i64,
+        old: &str,
+        new: &str,
+    ) -> Result<bool, Error> {
+        const SQL: &str =
+            "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3";
+        let replaced = on_writer!(self, db => {
+            sqlx::query(SQL).bind(new).bind(user_id).bind(old).execute(db).await?.rows_affected()
+        });
+        Ok(replaced == 1)
+    }
+
     /// Sets the password hash of active user `user_id` and ends every live session and API
     /// key of theirs except `keep` (the credential the change was made with), at once.
     /// `None` when the user is gone or disabled (nothing is changed).

@@ -14,6 +14,7 @@ mod api_key_bound;
 mod binary;
 mod connections;
 mod django_consumer;
+mod django_import;
 mod faults;
 mod grpc_web;
 mod identity;
