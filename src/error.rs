@@ -95,6 +95,8 @@ pub enum MalformedHeader {
     NoCredentials,
     /// More than one value after the scheme (`Token a b`).
     ContainsSpaces,
+    /// Bytes after the scheme that are not text (`Token` followed by invalid UTF-8).
+    InvalidCharacters,
 }
 
 /// Everything that can go wrong in authd, as a client should see it.
@@ -119,9 +121,13 @@ pub enum Error {
     /// answer either way.
     #[error("not found")]
     NotFound,
-    /// A token that is malformed, forged, expired, of the wrong type, spent or revoked.
+    /// A token that is malformed, forged, expired, spent or revoked.
     #[error("token is invalid or expired")]
     InvalidToken,
+    /// A genuine, unexpired token of the other kind (a refresh token where an access token
+    /// belongs, or the reverse). simplejwt says so in its own words; gRPC does not.
+    #[error("token is invalid or expired")]
+    WrongTokenType,
     /// Too many attempts (from this address, or at this account): the client must wait
     /// `retry_after` seconds (at least one) before the next one is considered.
     #[error("too many attempts, retry in {retry_after} s")]
@@ -149,7 +155,9 @@ impl Error {
             Error::InvalidCredentials => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             Error::MissingCredentials => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             Error::MalformedCredentials(_) => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
-            Error::InvalidToken => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
+            Error::InvalidToken | Error::WrongTokenType => {
+                (Code::Unauthenticated, StatusCode::UNAUTHORIZED)
+            }
             Error::NotFound => (Code::NotFound, StatusCode::NOT_FOUND),
             Error::Throttled { .. } => (Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS),
             Error::Overloaded { .. } => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
@@ -178,6 +186,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::WrongTokenType
             | Error::NotFound
             | Error::Unavailable(_)
             | Error::Internal(_) => None,
@@ -192,6 +201,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::WrongTokenType
             | Error::NotFound
             | Error::Throttled { .. }
             | Error::Overloaded { .. }
@@ -210,6 +220,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::WrongTokenType
             | Error::NotFound
             | Error::Throttled { .. }
             | Error::Overloaded { .. } => None,
@@ -227,6 +238,7 @@ impl Error {
             | Error::MissingCredentials
             | Error::MalformedCredentials(_)
             | Error::InvalidToken
+            | Error::WrongTokenType
             | Error::NotFound
             | Error::Throttled { .. }
             | Error::Overloaded { .. } => {}

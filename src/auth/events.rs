@@ -52,6 +52,7 @@ fn login_failure(error: &Error) -> &'static str {
         | Error::MissingCredentials
         | Error::MalformedCredentials(_)
         | Error::InvalidToken
+        | Error::WrongTokenType
         | Error::NotFound => "other",
     }
 }

@@ -83,8 +83,19 @@ impl Username {
     /// Trims, normalises to NFKC, then checks the characters and the length of the
     /// normalised text (so `﹫` passes as `@`, and `½`, whose NFKC form holds a fraction
     /// slash, does not).
+    ///
+    /// A NUL character is judged like any other invalid one, and reported as well: Django's
+    /// field runs the username validator, the length limit, then the NUL check, and says
+    /// every one that fails, in that order.
     pub fn parse(input: Input<'_>) -> Result<Self, Vec<String>> {
-        let value: String = text(input, true)?.nfkc().collect();
+        let with_nul = match input {
+            Input::Text(raw) if raw.contains('\0') && !raw.trim().is_empty() => Some(raw.trim()),
+            _ => None,
+        };
+        let value: String = match with_nul {
+            Some(raw) => raw.nfkc().collect(),
+            None => text(input, true)?.nfkc().collect(),
+        };
         let value = value.as_str();
         let mut errors = Vec::new();
         if !value.chars().all(is_username_char) {
@@ -92,6 +103,9 @@ impl Username {
         }
         if value.chars().count() > USERNAME_MAX_CHARS {
             errors.push(too_long(USERNAME_MAX_CHARS));
+        }
+        if with_nul.is_some() {
+            errors.push(NULL_CHARACTERS.to_string());
         }
         if errors.is_empty() {
             Ok(Self(value.to_string()))

@@ -217,9 +217,22 @@ fn password_debug_never_shows_the_secret() {
 
 #[test]
 fn null_characters_are_refused_in_every_field() {
+    // A NUL is also an invalid username character: both messages, in Django's order.
     assert_eq!(
         username("nul\0byte"),
-        Err(vec![NULL_CHARACTERS.to_string()])
+        Err(vec![
+            INVALID_USERNAME.to_string(),
+            NULL_CHARACTERS.to_string()
+        ])
+    );
+    let long = format!("{}\0", "a".repeat(151));
+    assert_eq!(
+        username(&long),
+        Err(vec![
+            INVALID_USERNAME.to_string(),
+            "Ensure this field has no more than 150 characters.".to_string(),
+            NULL_CHARACTERS.to_string()
+        ])
     );
     assert_eq!(
         email("a\0@example.com"),

@@ -75,7 +75,7 @@ impl Auth {
     ) -> Result<Option<LiveToken>, Error> {
         let claims = match self.verify_token(ctx, token, kind).await {
             Ok(claims) => claims,
-            Err(Error::InvalidToken) => return Ok(None),
+            Err(Error::InvalidToken | Error::WrongTokenType) => return Ok(None),
             Err(other) => return Err(other),
         };
         let found = match kind {

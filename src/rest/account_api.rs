@@ -20,7 +20,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{
-    caller::{RequestContext, authorization},
+    caller::{RequestContext, authorization, credentials_dialect},
     payload::Payload,
     reply::{Dialect, Failure, Reply},
     token_api::ACCEPTED,
@@ -78,10 +78,12 @@ pub async fn list_sessions(
     RequestContext(ctx): RequestContext,
     headers: HeaderMap,
 ) -> Reply {
+    let dialect = credentials_dialect(&headers, DIALECT);
+    let authorization = authorization(&headers).map_err(|e| dialect.reply(e))?;
     let sessions = auth
-        .list_sessions(&ctx, authorization(&headers), ACCEPTED)
+        .list_sessions(&ctx, authorization.as_deref(), ACCEPTED)
         .await
-        .map_err(|e| DIALECT.reply(e))?;
+        .map_err(|e| dialect.reply(e))?;
     let body: Vec<SessionBody> = sessions.into_iter().map(SessionBody::from).collect();
     Ok(Json(body).into_response())
 }
@@ -107,9 +109,11 @@ pub async fn revoke_session(
     let Ok(Path(id)) = id else {
         return Err(DIALECT.reply(Failure::NotFound));
     };
-    auth.revoke_session(&ctx, authorization(&headers), ACCEPTED, Input::Text(&id))
+    let dialect = credentials_dialect(&headers, DIALECT);
+    let authorization = authorization(&headers).map_err(|e| dialect.reply(e))?;
+    auth.revoke_session(&ctx, authorization.as_deref(), ACCEPTED, Input::Text(&id))
         .await
-        .map_err(|e| DIALECT.reply(e))?;
+        .map_err(|e| dialect.reply(e))?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -139,8 +143,10 @@ pub async fn change_password(
         new: fields.input("new_password1"),
         confirmation: Confirmation::Repeated(fields.input("new_password2")),
     };
-    auth.change_password(&ctx, authorization(&headers), ACCEPTED, form)
+    let dialect = credentials_dialect(&headers, DIALECT);
+    let authorization = authorization(&headers).map_err(|e| dialect.reply(e))?;
+    auth.change_password(&ctx, authorization.as_deref(), ACCEPTED, form)
         .await
-        .map_err(|e| DIALECT.reply(e))?;
+        .map_err(|e| dialect.reply(e))?;
     Ok(Json(json!({ "detail": "New password has been saved." })).into_response())
 }

@@ -2,7 +2,7 @@
 //! peer (tonic's server records it on every request, REST included), `X-Forwarded-For`
 //! (which the core reads only from trusted proxies), `User-Agent` and `X-Request-Id`.
 
-use std::{convert::Infallible, sync::Arc};
+use std::{borrow::Cow, convert::Infallible, sync::Arc};
 
 use axum::{
     extract::FromRequestParts,
@@ -14,7 +14,11 @@ use axum::{
 };
 use tonic::transport::server::TcpConnectInfo;
 
-use crate::auth::{Auth, Caller, Context};
+use super::reply::Dialect;
+use crate::{
+    auth::{Auth, Caller, Context},
+    error::{Error, MalformedHeader},
+};
 
 /// The [`Context`] of a REST request, as a handler argument.
 pub struct RequestContext(pub Context);
@@ -49,9 +53,41 @@ impl FromRequestParts<Arc<Auth>> for RequestContext {
     }
 }
 
-/// The `Authorization` header; one that is not valid text counts as absent.
-pub fn authorization(headers: &HeaderMap) -> Option<&str> {
-    headers
+/// The `Authorization` header, as DRF reads it: printable ASCII as it is; other bytes
+/// decoded as UTF-8, and a DRF `Token` whose key is not UTF-8 refused in DRF's words
+/// ("should not contain invalid characters"). A `Bearer` value that is not UTF-8 is read
+/// lossily: it cannot be a token, and is refused as one.
+pub fn authorization(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, Error> {
+    let Some(value) = headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    if let Ok(text) = value.to_str() {
+        return Ok(Some(Cow::Borrowed(text)));
+    }
+    let bytes = value.as_bytes();
+    let is_token_scheme = bytes
+        .split(u8::is_ascii_whitespace)
+        .find(|word| !word.is_empty())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"token"));
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(Some(Cow::Owned(text.to_string()))),
+        Err(_) if is_token_scheme => Err(Error::MalformedCredentials(
+            MalformedHeader::InvalidCharacters,
+        )),
+        Err(_) => Ok(Some(String::from_utf8_lossy(bytes))),
+    }
+}
+
+/// The dialect a request's authentication failures read in: DRF `TokenAuthentication`'s for
+/// a `Token` value (an endpoint that reads API keys answers a bad one as DRF does), else the
+/// endpoint's own.
+pub fn credentials_dialect(headers: &HeaderMap, endpoint: Dialect) -> Dialect {
+    let scheme = headers
         .get(AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
+        .map(|value| value.as_bytes())
+        .and_then(|bytes| bytes.split(u8::is_ascii_whitespace).find(|w| !w.is_empty()));
+    match scheme {
+        Some(scheme) if scheme.eq_ignore_ascii_case(b"token") => Dialect::TokenAuthentication,
+        _ => endpoint,
+    }
 }

@@ -16,7 +16,7 @@ use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{
-    caller::{RequestContext, authorization},
+    caller::{RequestContext, authorization, credentials_dialect},
     payload::Payload,
     reply::{Dialect, Reply, carrying_credentials},
     token_api::{ACCEPTED, UserBody},
@@ -167,10 +167,13 @@ pub async fn me(
     RequestContext(ctx): RequestContext,
     headers: HeaderMap,
 ) -> Reply {
+    // A DRF key is read here too, and a bad one answered as DRF's token authentication.
+    let dialect = credentials_dialect(&headers, Dialect::JwtAuthentication);
+    let authorization = authorization(&headers).map_err(|e| dialect.reply(e))?;
     let user = auth
-        .me(&ctx, authorization(&headers), ACCEPTED)
+        .me(&ctx, authorization.as_deref(), ACCEPTED)
         .await
-        .map_err(|e| Dialect::JwtAuthentication.reply(e))?;
+        .map_err(|e| dialect.reply(e))?;
     Ok(Json(UserBody::from(user)).into_response())
 }
 

@@ -26,13 +26,15 @@ use std::sync::Arc;
 use axum::{
     Extension, Router,
     body::Body,
-    http::{HeaderValue, Method, Request, StatusCode, Uri, header},
+    extract::State,
+    http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header},
     middleware::map_response,
     response::{IntoResponse, Response},
     routing::{MethodRouter, any, delete, get, post},
 };
 
 use crate::{auth::Auth, error::Error};
+use caller::{RequestContext, authorization, credentials_dialect};
 pub use payload::BodyLimits;
 use reply::{Dialect, Failure};
 
@@ -41,17 +43,44 @@ fn endpoints() -> [(&'static str, MethodRouter<Arc<Auth>>); 13] {
     [
         ("/api/create/", post(token_api::create)),
         ("/api/token/", post(token_api::token)),
-        ("/api/me/", get(token_api::me)),
+        (
+            "/api/me/",
+            authenticated(get(token_api::me), Dialect::TokenAuthentication, "GET,HEAD"),
+        ),
         ("/auth/register/", post(jwt_api::register)),
         ("/auth/registration/", post(jwt_api::register)),
         ("/auth/login/", post(jwt_api::login)),
         ("/auth/token/refresh/", post(jwt_api::refresh)),
         ("/auth/token/verify/", post(jwt_api::verify)),
-        ("/auth/me/", get(jwt_api::me)),
+        (
+            "/auth/me/",
+            authenticated(get(jwt_api::me), Dialect::JwtAuthentication, "GET,HEAD"),
+        ),
         ("/auth/logout/", post(jwt_api::logout)),
-        ("/auth/sessions/", get(account_api::list_sessions)),
-        ("/auth/sessions/{id}/", delete(account_api::revoke_session)),
-        ("/auth/password/change/", post(account_api::change_password)),
+        (
+            "/auth/sessions/",
+            authenticated(
+                get(account_api::list_sessions),
+                Dialect::JwtAuthentication,
+                "GET,HEAD",
+            ),
+        ),
+        (
+            "/auth/sessions/{id}/",
+            authenticated(
+                delete(account_api::revoke_session),
+                Dialect::JwtAuthentication,
+                "DELETE",
+            ),
+        ),
+        (
+            "/auth/password/change/",
+            authenticated(
+                post(account_api::change_password),
+                Dialect::JwtAuthentication,
+                "POST",
+            ),
+        ),
     ]
 }
 
@@ -94,21 +123,74 @@ async fn add_trailing_slash(uri: Uri) -> Response {
     response
 }
 
+/// An endpoint that authenticates: as DRF does, its credentials are checked before its
+/// method, so a wrong method without (or with bad) credentials is that 401, and only an
+/// authenticated caller learns which methods the endpoint takes (405 with `Allow`).
+fn authenticated(
+    route: MethodRouter<Arc<Auth>>,
+    dialect: Dialect,
+    allow: &'static str,
+) -> MethodRouter<Arc<Auth>> {
+    route.fallback(
+        move |State(auth): State<Arc<Auth>>,
+              RequestContext(ctx): RequestContext,
+              method: Method,
+              headers: HeaderMap| async move {
+            let dialect = credentials_dialect(&headers, dialect);
+            let authorization = match authorization(&headers) {
+                Ok(authorization) => authorization,
+                Err(error) => return dialect.reply(error),
+            };
+            if let Err(error) = auth
+                .me(&ctx, authorization.as_deref(), token_api::ACCEPTED)
+                .await
+            {
+                return dialect.reply(error);
+            }
+            let mut response = Dialect::Drf.reply(Failure::MethodNotAllowed(method));
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+            response
+        },
+    )
+}
+
 async fn method_not_allowed(method: Method) -> Response {
     Dialect::Drf.reply(Failure::MethodNotAllowed(method))
 }
 
 /// JSON 404 for browsers and REST clients; gRPC clients calling a service that does not
-/// exist get the gRPC answer, UNIMPLEMENTED.
+/// exist get the gRPC answer, UNIMPLEMENTED — grpc-web clients in grpc-web's own framing
+/// (a trailers-only answer: the status in the headers, with their content type), which is
+/// what their libraries read.
 async fn not_found(request: Request<Body>) -> Response {
-    let is_grpc = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|value| value.as_bytes().starts_with(b"application/grpc"));
-    if is_grpc {
-        return tonic::Status::unimplemented("no such service").into_http();
+    let content_type = request.headers().get(header::CONTENT_TYPE).cloned();
+    let content_type = content_type.as_ref().map(HeaderValue::as_bytes);
+    match content_type {
+        Some(value) if value.starts_with(b"application/grpc-web") => grpc_web_unimplemented(value),
+        Some(value) if value.starts_with(b"application/grpc") => {
+            tonic::Status::unimplemented("no such service").into_http()
+        }
+        _ => Dialect::Drf.reply(Failure::NotFound),
     }
-    Dialect::Drf.reply(Failure::NotFound)
+}
+
+fn grpc_web_unimplemented(content_type: &[u8]) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    let headers = response.headers_mut();
+    let content_type = HeaderValue::from_bytes(content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/grpc-web+proto"));
+    headers.insert(header::CONTENT_TYPE, content_type);
+    headers.insert(
+        "grpc-status",
+        HeaderValue::from(tonic::Code::Unimplemented as i32),
+    );
+    headers.insert(
+        "grpc-message",
+        HeaderValue::from_static("no%20such%20service"),
+    );
+    response
 }
 
 /// The headers Django's security middleware put on every response.

@@ -87,7 +87,12 @@ impl<S: Send + Sync> FromRequest<S> for Payload {
             .get(CONTENT_TYPE)
             .map(|value| String::from_utf8_lossy(value.as_bytes()).into_owned());
         let parsed = match read(request, limits).await {
-            Ok(bytes) => parse(content_type.as_deref(), &bytes),
+            Ok(bytes) => match content_type.as_deref().filter(|_| !bytes.is_empty()) {
+                Some(content_type) if media_type(content_type) == "multipart/form-data" => {
+                    parse_multipart(content_type, bytes).await
+                }
+                content_type => parse(content_type, &bytes),
+            },
             Err(failure) => Err(failure),
         };
         Ok(Payload(parsed))
@@ -137,17 +142,49 @@ fn parse(content_type: Option<&str>, bytes: &Bytes) -> Parsed {
     let Some(content_type) = content_type.filter(|_| !bytes.is_empty()) else {
         return Ok(HashMap::new());
     };
-    let media_type = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match media_type.as_str() {
+    match media_type(content_type).as_str() {
         "application/json" => parse_json(bytes),
         "application/x-www-form-urlencoded" => Ok(parse_form(bytes)),
         _ => Err(Failure::UnsupportedMediaType(content_type.to_string())),
     }
+}
+
+/// The media type of a `Content-Type`, lower-cased, without its parameters.
+fn media_type(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// A `multipart/form-data` body, as DRF's `MultiPartParser` reads it: each text part is a
+/// field (a repeated name keeps its last value); a file part is not text, so a field that
+/// wants text says "Not a valid string.". A body that does not parse is DRF's
+/// "Multipart form parse error - …".
+async fn parse_multipart(content_type: &str, bytes: Bytes) -> Parsed {
+    let malformed = Failure::MalformedMultipart;
+    let boundary = multer::parse_boundary(content_type).map_err(|e| malformed(e.to_string()))?;
+    let body = tokio_stream::once(Ok::<_, std::convert::Infallible>(bytes));
+    let mut multipart = multer::Multipart::new(body, boundary);
+    let mut fields = HashMap::new();
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| malformed(e.to_string()))?
+    {
+        let Some(name) = field.name().map(str::to_string) else {
+            continue;
+        };
+        let value = if field.file_name().is_some() {
+            Sent::NotAString
+        } else {
+            Sent::Text(field.text().await.map_err(|e| malformed(e.to_string()))?)
+        };
+        fields.insert(name, value);
+    }
+    Ok(fields)
 }
 
 fn parse_json(bytes: &Bytes) -> Parsed {

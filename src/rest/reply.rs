@@ -51,6 +51,8 @@ pub enum Failure {
     UnsupportedMediaType(String),
     /// A body declared JSON that does not parse (the parser's explanation).
     MalformedJson(String),
+    /// A body declared `multipart/form-data` that does not parse (the parser's explanation).
+    MalformedMultipart(String),
     /// No endpoint at this path.
     NotFound,
     /// The path has an endpoint, but not for this method.
@@ -105,6 +107,10 @@ impl Dialect {
                 StatusCode::BAD_REQUEST,
                 &format!("JSON parse error - {explanation}"),
             ),
+            Failure::MalformedMultipart(explanation) => detail(
+                StatusCode::BAD_REQUEST,
+                &format!("Multipart form parse error - {explanation}"),
+            ),
             Failure::NotFound => not_found(),
             Failure::MethodNotAllowed(method) => detail(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -123,9 +129,14 @@ fn drf_view(error: Error) -> Response {
         }
         Error::InvalidCredentials => bad_credentials(),
         Error::MissingCredentials => not_provided(status),
-        Error::MalformedCredentials(_) | Error::InvalidToken => {
-            challenge(token_not_valid(status), BEARER_CHALLENGE)
-        }
+        Error::MalformedCredentials(_) | Error::InvalidToken => challenge(
+            token_not_valid(status, "Token is invalid or expired"),
+            BEARER_CHALLENGE,
+        ),
+        Error::WrongTokenType => challenge(
+            token_not_valid(status, "Token has wrong type"),
+            BEARER_CHALLENGE,
+        ),
         Error::NotFound => not_found(),
         Error::Throttled { retry_after } => throttled(status, retry_after),
         Error::Overloaded { retry_after } => overloaded(status, retry_after),
@@ -148,9 +159,14 @@ fn wrapped(message: &'static str, error: Error) -> Response {
         )
             .into_response(),
         Error::MissingCredentials => not_provided(status),
-        Error::MalformedCredentials(_) | Error::InvalidToken => {
-            challenge(token_not_valid(status), BEARER_CHALLENGE)
-        }
+        Error::MalformedCredentials(_) | Error::InvalidToken => challenge(
+            token_not_valid(status, "Token is invalid or expired"),
+            BEARER_CHALLENGE,
+        ),
+        Error::WrongTokenType => challenge(
+            token_not_valid(status, "Token has wrong type"),
+            BEARER_CHALLENGE,
+        ),
         Error::NotFound => not_found(),
         Error::Throttled { retry_after } => throttled(status, retry_after),
         Error::Overloaded { retry_after } => overloaded(status, retry_after),
@@ -179,7 +195,10 @@ fn token_authentication(error: Error) -> Response {
         Error::MalformedCredentials(MalformedHeader::ContainsSpaces) => {
             "Invalid token header. Token string should not contain spaces."
         }
-        Error::InvalidToken => "Invalid token.",
+        Error::MalformedCredentials(MalformedHeader::InvalidCharacters) => {
+            "Invalid token header. Token string should not contain invalid characters."
+        }
+        Error::InvalidToken | Error::WrongTokenType => "Invalid token.",
     };
     challenge(detail(status, text), "Token")
 }
@@ -202,17 +221,23 @@ fn jwt_authentication(error: Error) -> Response {
             "detail": "Authorization header must contain two space-delimited values",
             "code": "bad_authorization_header",
         }),
-        Error::InvalidToken => json!({
-            "detail": "Given token not valid for any token type",
-            "code": "token_not_valid",
-            "messages": [{
-                "token_class": "AccessToken",
-                "token_type": "access",
-                "message": "Token is invalid or expired",
-            }],
-        }),
+        Error::InvalidToken => not_valid_for_any_type("Token is invalid or expired"),
+        Error::WrongTokenType => not_valid_for_any_type("Token has wrong type"),
     };
     challenge((status, Json(body)).into_response(), BEARER_CHALLENGE)
+}
+
+/// simplejwt's answer when no token class accepts the token, saying why `AccessToken` did not.
+fn not_valid_for_any_type(message: &str) -> Value {
+    json!({
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{
+            "token_class": "AccessToken",
+            "token_type": "access",
+            "message": message,
+        }],
+    })
 }
 
 const BEARER_CHALLENGE: &str = "Bearer realm=\"api\"";
@@ -272,8 +297,9 @@ fn bad_credentials() -> Response {
     (StatusCode::BAD_REQUEST, Json(field_errors(&errors))).into_response()
 }
 
-fn token_not_valid(status: StatusCode) -> Response {
-    let body = json!({ "detail": "Token is invalid or expired", "code": "token_not_valid" });
+/// simplejwt's token views: `InvalidToken` carrying the `TokenError`'s words.
+fn token_not_valid(status: StatusCode, detail: &str) -> Response {
+    let body = json!({ "detail": detail, "code": "token_not_valid" });
     (status, Json(body)).into_response()
 }
 

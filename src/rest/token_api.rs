@@ -113,9 +113,11 @@ pub async fn me(
     RequestContext(ctx): RequestContext,
     headers: HeaderMap,
 ) -> Reply {
+    let dialect = Dialect::TokenAuthentication;
+    let authorization = authorization(&headers).map_err(|e| dialect.reply(e))?;
     let user = auth
-        .me(&ctx, authorization(&headers), ACCEPTED)
+        .me(&ctx, authorization.as_deref(), ACCEPTED)
         .await
-        .map_err(|e| Dialect::TokenAuthentication.reply(e))?;
+        .map_err(|e| dialect.reply(e))?;
     Ok(Json(UserBody::from(user)).into_response())
 }

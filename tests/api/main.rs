@@ -36,6 +36,7 @@ mod request_logs;
 mod rest_account;
 mod rest_common;
 mod rest_cross;
+mod rest_fidelity;
 mod rest_jwt_api;
 mod rest_token_api;
 mod retention;

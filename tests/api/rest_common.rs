@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, REQUIRED, RestReply, TestApp, api_create, assert_security_headers, count,
-    get_with_auth, http, post_form, post_json, post_raw, scalars, send,
+    INVALID_USERNAME, PASSWORD, REQUIRED, RestReply, TestApp, api_create, assert_security_headers,
+    count, get_with_auth, http, post_form, post_json, post_raw, scalars, send,
 };
 
 const JSON: Option<&str> = Some("application/json");
@@ -204,8 +204,6 @@ async fn wrong_method_is_405_with_an_allow_header() {
         ("GET", "/api/create/", "POST"),
         ("PUT", "/auth/login/", "POST"),
         ("DELETE", "/auth/token/refresh/", "POST"),
-        ("POST", "/api/me/", "GET"),
-        ("POST", "/auth/me/", "GET"),
     ];
     for (method, path, allowed) in cases {
         let verb = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
@@ -214,6 +212,63 @@ async fn wrong_method_is_405_with_an_allow_header() {
         reply.assert(405, json!({ "detail": detail }));
         let allow = reply.header("allow").unwrap_or_default();
         assert!(allow.split(',').any(|m| m.trim() == allowed), "{reply:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_authenticated_endpoint_checks_credentials_before_the_method() {
+    let app = TestApp::spawn().await;
+    api_create(&app, "alice").await;
+    let key = crate::helpers::api_token(&app, "alice", PASSWORD).await;
+    let cases = [
+        ("POST", "/api/me/", "GET", "Token"),
+        ("POST", "/auth/me/", "GET", "Bearer realm=\"api\""),
+        ("PUT", "/auth/sessions/", "GET", "Bearer realm=\"api\""),
+        (
+            "GET",
+            "/auth/password/change/",
+            "POST",
+            "Bearer realm=\"api\"",
+        ),
+        (
+            "POST",
+            "/auth/sessions/0123/",
+            "DELETE",
+            "Bearer realm=\"api\"",
+        ),
+    ];
+    for (method, path, allowed, challenge) in cases {
+        let verb = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        // No credentials, then bad ones: DRF's 401, whatever the method.
+        let anonymous = send(http().request(verb.clone(), app.url(path))).await;
+        anonymous.assert(
+            401,
+            json!({ "detail": "Authentication credentials were not provided." }),
+        );
+        assert_eq!(
+            anonymous.header("www-authenticate"),
+            Some(challenge),
+            "{path}"
+        );
+        let bad = send(http().request(verb.clone(), app.url(path)).header(
+            "authorization",
+            "Token 0000000000000000000000000000000000000000",
+        ))
+        .await;
+        bad.assert(401, json!({ "detail": "Invalid token." }));
+        // Authenticated: the 405, with Allow.
+        let known = send(
+            http()
+                .request(verb, app.url(path))
+                .header("authorization", format!("Token {key}")),
+        )
+        .await;
+        known.assert(
+            405,
+            json!({ "detail": format!("Method \"{method}\" not allowed.") }),
+        );
+        let allow = known.header("allow").unwrap_or_default();
+        assert!(allow.split(',').any(|m| m.trim() == allowed), "{known:?}");
     }
 }
 
@@ -290,7 +345,8 @@ async fn every_response_carries_the_security_headers_and_json_content_type() {
 async fn nul_byte_in_username_is_400_null_characters_not_allowed() {
     let app = TestApp::spawn().await;
     let body = json!({ "username": "al\u{0}ice", "email": "a@example.com", "password": PASSWORD });
-    let errors = json!({ "username": ["Null characters are not allowed."] });
+    // Registration: a NUL is also an invalid username character, and Django says both.
+    let errors = json!({ "username": [INVALID_USERNAME, "Null characters are not allowed."] });
     let reply = post_json(&app, "/api/create/", &body).await;
     reply.assert(400, errors.clone());
     let wrapped = worded(Some("Registration failed"), errors);
