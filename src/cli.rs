@@ -63,6 +63,17 @@ pub enum AdminCommand {
     /// List, rotate and retire the keys that sign tokens.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Ask a running authd whether it is ready (`GET /readyz`): exit 0 if it is, 1 if not
+    /// or if it does not answer. For container HEALTHCHECKs, where no curl is installed.
+    Health {
+        /// The address authd listens on (an unspecified address such as `0.0.0.0` means
+        /// this machine).
+        #[arg(long, env = "AUTHD_LISTEN", default_value = "127.0.0.1:50051")]
+        address: std::net::SocketAddr,
+        /// How long to wait for the answer.
+        #[arg(long, default_value = "3s", value_parser = parse_duration)]
+        timeout: i64,
+    },
     /// Bring users across from a Django database: `auth_user` (or `--user-table`), their
     /// password hashes (verified at login, upgraded to argon2id then) and DRF token keys.
     /// Users whose username or email an authd user already holds (ignoring case) are

@@ -9,6 +9,7 @@
 //! code is 1. `migrate` alone stops at the store: it must not create a signing key or a
 //! key-encryption key, only the schema.
 
+mod health;
 mod import;
 mod keys;
 mod password;
@@ -36,6 +37,7 @@ pub async fn run(command: AdminCommand) -> ExitCode {
         AdminCommand::Sessions(command) => sessions::run(command).await,
         AdminCommand::Tokens(command) => tokens::run(command).await,
         AdminCommand::Keys(command) => keys::run(command).await,
+        AdminCommand::Health { address, timeout } => health::run(address, timeout).await,
         AdminCommand::ImportDjango {
             store,
             from,

@@ -13,6 +13,7 @@
 
 mod account_api;
 mod caller;
+mod health;
 mod jwks;
 mod jwt_api;
 mod openapi;
@@ -102,6 +103,8 @@ pub fn router(auth: Arc<Auth>, body_limits: BodyLimits) -> Result<Router, Error>
             get(move || async move { openapi::serve(openapi.clone()) }),
         )
         .route("/.well-known/jwks.json", get(jwks::document))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .merge(crate::demo::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback(not_found)

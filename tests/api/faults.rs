@@ -231,6 +231,15 @@ async fn losing_postgres_fails_fast_reports_not_serving_and_recovers() {
         })
         .await
     );
+    // Plain-HTTP health says the same: the process is up, it is not ready.
+    let http = reqwest::Client::new();
+    let status = |path: &'static str| {
+        let http = http.clone();
+        let url = app.url(path);
+        async move { http.get(url).send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(status("/healthz").await, 200);
+    assert_eq!(status("/readyz").await, 503);
     // Once the outage is known, requests are refused at once instead of each waiting for
     // a connection (the time is printed for the record, not asserted).
     let started = Instant::now();
@@ -249,6 +258,7 @@ async fn losing_postgres_fails_fast_reports_not_serving_and_recovers() {
         })
         .await
     );
+    assert_eq!(status("/readyz").await, 200);
     let mut client = app.client().await;
     assert!(
         eventually(Duration::from_secs(30), || {

@@ -17,6 +17,7 @@ mod django_consumer;
 mod django_import;
 mod faults;
 mod grpc_web;
+mod http_health;
 mod identity;
 mod ip_limits;
 mod jwks;
