@@ -24,6 +24,21 @@
 //! [`Claims`] in the request's extensions. [`Verifier::authenticate`] does the same for one
 //! `tonic::Request`, for services that check inside a handler.
 //!
+//! ```no_run
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! use authd_verify::{AuthdLayer, Verifier};
+//!
+//! let verifier = Verifier::jwks("http://127.0.0.1:50051/.well-known/jwks.json").build()?;
+//! let (_reporter, health) = tonic_health::server::health_reporter();
+//! tonic::transport::Server::builder()
+//!     .layer(AuthdLayer::new(verifier))
+//!     .add_service(health)
+//!     .serve("127.0.0.1:50052".parse()?)
+//!     .await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
 //! Nothing here logs, and no error carries a token or a part of one.
 //!
 //! Layout: [`verifier`] (the modes and their builder), `keys` (the JWKS cache), `remote`
