@@ -4,8 +4,8 @@
 //! rotated in since) and every `refresh_every` seconds — but never more often than once per
 //! `refetch_at_most_every` seconds, counting failed attempts too, so a flood of tokens with
 //! forged kids, or authd being down, costs authd at most one request per interval. While a
-//! refetch runs, other requests that need one wait for it and use its result. A failed
-//! refetch keeps the keys already known.
+//! refetch runs, requests with an unknown `kid` wait for it and use its result, and requests
+//! whose key is known use the keys at hand. A failed refetch keeps the keys already known.
 
 use std::{
     collections::HashMap,
@@ -17,7 +17,7 @@ use jsonwebtoken::{
     Algorithm, DecodingKey,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyAlgorithm},
 };
-use tokio::sync::Mutex;
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::error::Error;
 
@@ -77,19 +77,32 @@ impl KeySet {
     /// ones when those are stale or lack `kid` and the rate limit allows a fetch.
     pub(crate) async fn for_kid(&self, kid: &str, now: i64) -> Result<Arc<Keys>, Error> {
         let keys = self.snapshot();
+        if keys.get(kid).is_none() {
+            let last_attempt = self.last_attempt.lock().await;
+            return self.refetch(last_attempt, keys, now).await;
+        }
         let fresh = keys
             .fetched_at
             .is_some_and(|at| now.saturating_sub(at) < self.refresh_every);
-        if fresh && keys.get(kid).is_some() {
+        if fresh {
             return Ok(keys);
         }
-        self.refetch(keys, now).await
+        // Stale: this request refreshes them, unless another one already is (these keys
+        // serve meanwhile, so an authd that is down delays one request, not all).
+        match self.last_attempt.try_lock() {
+            Ok(last_attempt) => self.refetch(last_attempt, keys, now).await,
+            Err(_) => Ok(keys),
+        }
     }
 
     /// Fetches the JWKS unless another task replaced `seen` meanwhile or the rate limit
     /// says not yet; the keys to use either way.
-    async fn refetch(&self, seen: Arc<Keys>, now: i64) -> Result<Arc<Keys>, Error> {
-        let mut last_attempt = self.last_attempt.lock().await;
+    async fn refetch(
+        &self,
+        mut last_attempt: MutexGuard<'_, Option<i64>>,
+        seen: Arc<Keys>,
+        now: i64,
+    ) -> Result<Arc<Keys>, Error> {
         let current = self.snapshot();
         if !Arc::ptr_eq(&current, &seen) {
             return Ok(current);

@@ -287,3 +287,26 @@ async fn alg_none_and_hs256_under_a_public_key_are_refused() {
     let forged = jsonwebtoken::encode(&forged_header, &payload, &key).unwrap();
     assert_eq!(verifier.verify(&forged).await, Err(Error::InvalidToken));
 }
+
+#[tokio::test]
+async fn a_retired_key_is_refused_once_the_periodic_refresh_has_seen_it_go() {
+    let app = TestApp::spawn().await;
+    let before = app.signed_in("alice").await.tokens.unwrap().access_token;
+    let verifier = local_verifier(&app);
+    assert!(verifier.verify(&before).await.is_ok());
+    rotate(app.database_url()).await;
+    let retire = [
+        "keys",
+        "retire",
+        &kid_of(&before),
+        "--database-url",
+        app.database_url(),
+    ];
+    authd(&retire, "").await.ok();
+
+    // Locally, a signature cannot know: the cached key verifies until the next refresh.
+    app.clock.advance(299);
+    assert!(verifier.verify(&before).await.is_ok());
+    app.clock.advance(1);
+    assert_eq!(verifier.verify(&before).await, Err(Error::InvalidToken));
+}
