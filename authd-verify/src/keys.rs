@@ -9,7 +9,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, PoisonError, RwLock},
+    sync::{
+        Arc, PoisonError, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
@@ -47,6 +50,8 @@ pub(crate) struct KeySet {
     current: RwLock<Arc<Keys>>,
     /// When the last fetch was attempted; held across a fetch, so fetches never overlap.
     last_attempt: Mutex<Option<i64>>,
+    /// Whether a refresh started by [`KeySet::cached`] is running (at most one is).
+    refreshing: AtomicBool,
 }
 
 impl KeySet {
@@ -66,6 +71,7 @@ impl KeySet {
             refetch_at_most_every,
             current: RwLock::new(Arc::new(Keys::default())),
             last_attempt: Mutex::new(None),
+            refreshing: AtomicBool::new(false),
         })
     }
 
@@ -93,6 +99,39 @@ impl KeySet {
             Ok(last_attempt) => self.refetch(last_attempt, keys, now).await,
             Err(_) => Ok(keys),
         }
+    }
+
+    /// The keys at hand for `kid`, without waiting (for a synchronous interceptor): when
+    /// they lack it or are stale, one refresh is started in the background, on the current
+    /// tokio runtime, for the next request to benefit from.
+    pub(crate) fn cached(self: &Arc<Self>, kid: &str, now: i64) -> Result<Arc<Keys>, Error> {
+        let keys = self.snapshot();
+        let fresh = keys
+            .fetched_at
+            .is_some_and(|at| now.saturating_sub(at) < self.refresh_every);
+        if !fresh || keys.get(kid).is_none() {
+            self.refresh_in_background(kid, now);
+        }
+        match keys.fetched_at {
+            Some(_) => Ok(keys),
+            None => Err(Error::Unavailable("the JWKS is being fetched")),
+        }
+    }
+
+    fn refresh_in_background(self: &Arc<Self>, kid: &str, now: i64) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let set = Arc::clone(self);
+        let kid = kid.to_string();
+        runtime.spawn(async move {
+            // The outcome lands in the cache; a failure keeps the keys already known.
+            let _ = set.for_kid(&kid, now).await;
+            set.refreshing.store(false, Ordering::Release);
+        });
     }
 
     /// Fetches the JWKS unless another task replaced `seen` meanwhile or the rate limit

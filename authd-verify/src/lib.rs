@@ -22,7 +22,8 @@
 //! `Server`): a missing or refused token is answered with `UNAUTHENTICATED` for gRPC requests
 //! or `401` with `WWW-Authenticate: Bearer` for plain HTTP, and an accepted one puts its
 //! [`Claims`] in the request's extensions. [`Verifier::authenticate`] does the same for one
-//! `tonic::Request`, for services that check inside a handler.
+//! `tonic::Request`, for services that check inside a handler, and
+//! [`Verifier::interceptor`] is a synchronous tonic interceptor for the local modes.
 //!
 //! ```no_run
 //! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
@@ -42,12 +43,13 @@
 //! Nothing here logs, and no error carries a token or a part of one.
 //!
 //! Layout: [`verifier`] (the modes and their builder), `keys` (the JWKS cache), `remote`
-//! (the ValidateToken client and its cache), [`layer`] (tower), [`claims`], [`error`],
+//! (the ValidateToken client and its cache), [`layer`] (tower), [`interceptor`] (tonic), [`claims`], [`error`],
 //! [`clock`].
 
 pub mod claims;
 pub mod clock;
 pub mod error;
+pub mod interceptor;
 mod keys;
 pub mod layer;
 mod remote;
@@ -62,5 +64,6 @@ mod pb {
 pub use claims::Claims;
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
+pub use interceptor::TokenInterceptor;
 pub use layer::{AuthdLayer, AuthdService};
 pub use verifier::{Builder, Verifier};

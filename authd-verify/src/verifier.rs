@@ -29,7 +29,7 @@ struct Inner {
 }
 
 enum Mode {
-    Jwks(KeySet),
+    Jwks(Arc<KeySet>),
     Secret(DecodingKey),
     Remote(Introspection),
 }
@@ -83,8 +83,7 @@ impl Verifier {
             Mode::Remote(remote) => return remote.verify(token, &inner.expected, now).await,
             Mode::Secret(key) => signed(token, Algorithm::HS256, key)?,
             Mode::Jwks(keys) => {
-                let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
-                let kid = header.kid.ok_or(Error::InvalidToken)?;
+                let kid = kid_of(token)?;
                 let keys = keys.for_kid(&kid, now).await?;
                 let (algorithm, key) = keys.get(&kid).ok_or(Error::InvalidToken)?;
                 signed(token, *algorithm, key)?
@@ -99,13 +98,40 @@ impl Verifier {
     /// The claims of the bearer token in `headers`' `authorization` (the scheme matched
     /// ignoring case, as RFC 7235 says).
     pub async fn verify_headers(&self, headers: &HeaderMap) -> Result<Claims, Error> {
-        let value = headers.get(AUTHORIZATION).ok_or(Error::MissingToken)?;
-        let value = value.to_str().map_err(|_| Error::InvalidToken)?;
-        let (scheme, token) = value.split_once(' ').ok_or(Error::InvalidToken)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
+        self.verify(bearer(headers)?).await
+    }
+
+    /// As [`Verifier::verify`], without waiting: against the keys at hand (a refresh they
+    /// need runs in the background). Local modes only.
+    pub(crate) fn verify_now(&self, token: &str) -> Result<Claims, Error> {
+        let inner = &self.inner;
+        let now = inner.clock.now();
+        let claims = match &inner.mode {
+            Mode::Remote(_) => return Err(Error::Config("ValidateToken cannot answer at once")),
+            Mode::Secret(key) => signed(token, Algorithm::HS256, key)?,
+            Mode::Jwks(keys) => {
+                let kid = kid_of(token)?;
+                let keys = keys.cached(&kid, now)?;
+                let (algorithm, key) = keys.get(&kid).ok_or(Error::InvalidToken)?;
+                signed(token, *algorithm, key)?
+            }
+        };
+        if !inner.expected.admits(&claims, now) {
             return Err(Error::InvalidToken);
         }
-        self.verify(token.trim()).await
+        Ok(claims)
+    }
+
+    /// A synchronous tonic interceptor for the local modes; [`Error::Config`] for the
+    /// ValidateToken mode, which must wait for authd (use [`crate::AuthdLayer`] or
+    /// [`Verifier::authenticate`] there).
+    pub fn interceptor(&self) -> Result<crate::TokenInterceptor, Error> {
+        match self.inner.mode {
+            Mode::Remote(_) => Err(Error::Config(
+                "the ValidateToken mode needs AuthdLayer or authenticate",
+            )),
+            Mode::Jwks(_) | Mode::Secret(_) => Ok(crate::TokenInterceptor::new(self.clone())),
+        }
     }
 
     /// Interceptor-style, for a tonic handler or an async interceptor: `request` with its
@@ -123,6 +149,25 @@ impl Verifier {
         request.extensions_mut().insert(claims);
         Ok(request)
     }
+}
+
+/// The token of a `Bearer` `authorization` value in `headers`.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, Error> {
+    let value = headers.get(AUTHORIZATION).ok_or(Error::MissingToken)?;
+    let value = value.to_str().map_err(|_| Error::InvalidToken)?;
+    let (scheme, token) = value.split_once(' ').ok_or(Error::InvalidToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(Error::InvalidToken);
+    }
+    match token.trim() {
+        "" => Err(Error::MissingToken),
+        token => Ok(token),
+    }
+}
+
+fn kid_of(token: &str) -> Result<String, Error> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
+    header.kid.ok_or(Error::InvalidToken)
 }
 
 /// The claims of `token` if `algorithm` signed it with `key` (its header saying so, and no
@@ -218,11 +263,11 @@ impl Builder {
     pub fn build(self) -> Result<Verifier, Error> {
         let mode = match self.source {
             Source::Jwks(url) if url.is_empty() => return Err(Error::Config("empty JWKS URL")),
-            Source::Jwks(url) => Mode::Jwks(KeySet::new(
+            Source::Jwks(url) => Mode::Jwks(Arc::new(KeySet::new(
                 url,
                 seconds(self.refresh_every),
                 seconds(self.refetch_at_most_every),
-            )?),
+            )?)),
             Source::Secret(secret) if secret.is_empty() => {
                 return Err(Error::Config("empty HS256 secret"));
             }

@@ -7,8 +7,8 @@ use authd_verify::{Claims, Error, Verifier};
 use tonic::Code;
 
 use crate::helpers::{
-    AppClock, TestApp, authd, guarded_grpc, guarded_http, health_check, http, jwks_url, jwt_parts,
-    send,
+    AppClock, TestApp, authd, guarded_grpc, guarded_http, health_check, http, intercepted_grpc,
+    jwks_url, jwt_parts, send,
 };
 
 const SECRET: &str = "a secret shared with the services, 32+ bytes";
@@ -309,4 +309,31 @@ async fn a_retired_key_is_refused_once_the_periodic_refresh_has_seen_it_go() {
     assert!(verifier.verify(&before).await.is_ok());
     app.clock.advance(1);
     assert_eq!(verifier.verify(&before).await, Err(Error::InvalidToken));
+}
+
+#[tokio::test]
+async fn the_synchronous_interceptor_answers_from_the_cached_keys() {
+    let app = TestApp::spawn().await;
+    let tokens = app.signed_in("alice").await.tokens.unwrap();
+    let verifier = local_verifier(&app);
+    let service = intercepted_grpc(verifier.interceptor().unwrap()).await;
+    let live = bearer(&tokens.access_token);
+    // It cannot wait: before the first fetch has finished, it is UNAVAILABLE.
+    assert_eq!(health_check(service, Some(&live)).await, Code::Unavailable);
+    // Warmed (as a service would at start), it answers from the cache.
+    verifier.verify(&tokens.access_token).await.unwrap();
+    assert_eq!(health_check(service, Some(&live)).await, Code::Ok);
+    assert_eq!(health_check(service, None).await, Code::Unauthenticated);
+    for refused in [
+        "garbage".to_string(),
+        tampered(&tokens.access_token),
+        tokens.refresh_token,
+    ] {
+        let code = health_check(service, Some(&bearer(&refused))).await;
+        assert_eq!(code, Code::Unauthenticated, "{refused}");
+    }
+    let remote = Verifier::validate_token(app.channel().await)
+        .build()
+        .unwrap();
+    assert!(matches!(remote.interceptor(), Err(Error::Config(_))));
 }

@@ -1,5 +1,5 @@
 //! Services guarded by `authd-verify`, as another team would run them: a tonic server
-//! (`grpc.health.v1.Health` behind `AuthdLayer`) and an axum one (`GET /whoami` answering
+//! (`grpc.health.v1.Health` behind `AuthdLayer`, or behind the synchronous interceptor) and an axum one (`GET /whoami` answering
 //! the claims the layer left in the extensions), each on 127.0.0.1:0, and the `TestApp`'s
 //! clock lent to a verifier so expiry and caching move with the server's time.
 
@@ -30,9 +30,9 @@ pub fn jwks_url(address: SocketAddr) -> String {
 pub async fn guarded_grpc(verifier: Verifier) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let (_reporter, health) = tonic_health::server::health_reporter();
+    let (reporter, health) = tonic_health::server::health_reporter();
     tokio::spawn(async move {
-        let _reporter = _reporter;
+        let _reporter = reporter;
         tonic::transport::Server::builder()
             .layer(AuthdLayer::new(verifier))
             .add_service(health)
@@ -74,5 +74,23 @@ pub async fn guarded_http(verifier: Verifier) -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    address
+}
+
+/// A tonic server of `grpc.health.v1.Health` behind a synchronous interceptor, and its
+/// address.
+pub async fn intercepted_grpc(interceptor: authd_verify::TokenInterceptor) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (reporter, health) = tonic_health::server::health_reporter();
+    let intercepted = tonic::service::interceptor::InterceptedService::new(health, interceptor);
+    tokio::spawn(async move {
+        let _reporter = reporter;
+        tonic::transport::Server::builder()
+            .add_service(intercepted)
+            .serve_with_incoming(TcpListenerStream::new(listener))
+            .await
+            .unwrap();
+    });
     address
 }

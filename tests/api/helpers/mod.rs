@@ -25,7 +25,7 @@ pub use app::{TEST_KEK, TestApp};
 pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
-pub use guarded::{AppClock, guarded_grpc, guarded_http, health_check, jwks_url};
+pub use guarded::{AppClock, guarded_grpc, guarded_http, health_check, intercepted_grpc, jwks_url};
 pub use node::{Node, refused_start};
 pub use rest::{
     RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
