@@ -82,25 +82,33 @@ async fn an_axum_service_gets_the_claims_of_an_authd_token_and_401_for_anything_
     }
 }
 
+/// The guarded gRPC service at `service` answers OK to `tokens`' access token only:
+/// none, garbage, a tampered one or the refresh token are UNAUTHENTICATED.
+async fn assert_only_the_access_token_passes(
+    service: std::net::SocketAddr,
+    tokens: &authd::pb::TokenPair,
+) {
+    let live = bearer(&tokens.access_token);
+    assert_eq!(health_check(service, Some(&live)).await, Code::Ok);
+    assert_eq!(health_check(service, None).await, Code::Unauthenticated);
+    let refused = [
+        "garbage".to_string(),
+        tampered(&tokens.access_token),
+        tokens.refresh_token.clone(),
+    ];
+    for token in refused {
+        let code = health_check(service, Some(&bearer(&token))).await;
+        assert_eq!(code, Code::Unauthenticated, "{token}");
+    }
+}
+
 #[tokio::test]
 async fn a_tonic_service_answers_unauthenticated_without_a_live_access_token() {
     let app = TestApp::spawn().await;
     let tokens = app.signed_in("alice").await.tokens.unwrap();
     let service = guarded_grpc(local_verifier(&app)).await;
 
-    assert_eq!(
-        health_check(service, Some(&bearer(&tokens.access_token))).await,
-        Code::Ok
-    );
-    assert_eq!(health_check(service, None).await, Code::Unauthenticated);
-    for refused in [
-        "garbage".to_string(),
-        tampered(&tokens.access_token),
-        tokens.refresh_token,
-    ] {
-        let code = health_check(service, Some(&bearer(&refused))).await;
-        assert_eq!(code, Code::Unauthenticated, "{refused}");
-    }
+    assert_only_the_access_token_passes(service, &tokens).await;
 }
 
 #[tokio::test]
@@ -322,16 +330,7 @@ async fn the_synchronous_interceptor_answers_from_the_cached_keys() {
     assert_eq!(health_check(service, Some(&live)).await, Code::Unavailable);
     // Warmed (as a service would at start), it answers from the cache.
     verifier.verify(&tokens.access_token).await.unwrap();
-    assert_eq!(health_check(service, Some(&live)).await, Code::Ok);
-    assert_eq!(health_check(service, None).await, Code::Unauthenticated);
-    for refused in [
-        "garbage".to_string(),
-        tampered(&tokens.access_token),
-        tokens.refresh_token,
-    ] {
-        let code = health_check(service, Some(&bearer(&refused))).await;
-        assert_eq!(code, Code::Unauthenticated, "{refused}");
-    }
+    assert_only_the_access_token_passes(service, &tokens).await;
     let remote = Verifier::validate_token(app.channel().await)
         .build()
         .unwrap();
