@@ -42,10 +42,11 @@
 //!
 //! Nothing here logs, and no error carries a token or a part of one.
 //!
-//! Layout: [`verifier`] (the modes and their builder), `keys` (the JWKS cache), `remote`
+//! Layout: [`verifier`] (the modes), [`builder`] (their settings), `keys` (the JWKS cache), `remote`
 //! (the ValidateToken client and its cache), [`layer`] (tower), [`interceptor`] (tonic), [`claims`], [`error`],
 //! [`clock`].
 
+pub mod builder;
 pub mod claims;
 pub mod clock;
 pub mod error;
@@ -61,9 +62,10 @@ mod pb {
     tonic::include_proto!("auth.v1");
 }
 
+pub use builder::Builder;
 pub use claims::Claims;
 pub use clock::{Clock, SystemClock};
 pub use error::Error;
 pub use interceptor::TokenInterceptor;
 pub use layer::{AuthdLayer, AuthdService};
-pub use verifier::{Builder, Verifier};
+pub use verifier::Verifier;
