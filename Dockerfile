@@ -18,10 +18,13 @@ WORKDIR /src
 # not rebuild the world.
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY proto ./proto
-RUN mkdir src benches && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && echo 'fn main() {}' > benches/core.rs \
+# The workspace's other member (the verifier crate services depend on) must be there for
+# the manifest to load; only authd is built.
+COPY authd-verify/Cargo.toml ./authd-verify/
+RUN mkdir src benches authd-verify/src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+    && touch authd-verify/src/lib.rs && echo 'fn main() {}' > benches/core.rs \
     && cargo build --release --locked \
-    && rm -rf src benches
+    && rm -rf src benches authd-verify
 
 COPY . .
 RUN touch src/main.rs src/lib.rs && cargo build --release --locked

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite:
-#   1. `cargo test`: unit tests, and the integration suite with a fresh SQLite file per test;
+#   1. `cargo test --workspace`: unit tests of authd and of authd-verify (the verifier crate),
+#      and the integration suite with a fresh SQLite file per test;
 #   2. the demo page end to end in headless Chromium (web/e2e), when /usr/bin/chromium and
 #      web/node_modules (`npm ci` in web/) are there;
 #   3. the REST gateway against its OpenAPI document with schemathesis
@@ -20,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo test --locked "$@"
+cargo test --locked --workspace "$@"
 
 chromium=${CHROMIUM:-/usr/bin/chromium}
 if [ -x "$chromium" ] && [ -d web/node_modules/playwright-core ]; then

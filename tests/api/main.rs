@@ -48,3 +48,5 @@ mod throttling;
 mod throttling_nodes;
 mod tokens;
 mod validate;
+mod verifier;
+mod verifier_validate;

@@ -1,8 +1,9 @@
 //! What the integration tests share, one concern per file: [`app`] starts authd in-process,
 //! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
-//! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`node`] runs the
-//! real binary as a server, [`command`] runs its admin subcommands, [`values`] holds the
-//! expected values and shapes several tests check, [`test_log`] is the `TEST_LOG` switch.
+//! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`guarded`] runs
+//! services behind `authd-verify`, [`node`] runs the real binary as a server, [`command`]
+//! runs its admin subcommands, [`values`] holds the expected values and shapes several
+//! tests check, [`test_log`] is the `TEST_LOG` switch.
 //! Tests import everything from here (`use crate::helpers::{...}`).
 //!
 //! `TEST_LOG`: by default the servers' logs are dropped. With `TEST_LOG=1 cargo test ...`
@@ -14,6 +15,7 @@ mod app;
 mod command;
 mod database;
 mod grpc;
+mod guarded;
 mod node;
 mod rest;
 mod scrape;
@@ -24,6 +26,7 @@ pub use app::{TEST_KEK, TestApp};
 pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
+pub use guarded::{AppClock, guarded_grpc, guarded_http, health_check, intercepted_grpc, jwks_url};
 pub use node::{Node, refused_start};
 pub use rest::{
     RestReply, api_create, api_token, assert_security_headers, auth_login, get_with_auth, http,
