@@ -217,8 +217,8 @@ pub struct Config {
 
     /// Most password hashes computed at once; the rest wait. Peak hashing memory is this
     /// times the argon2 memory. Default: the number of CPU cores.
-    #[arg(long, env = "AUTHD_HASH_CONCURRENCY")]
-    pub hash_concurrency: Option<usize>,
+    #[arg(long, env = "AUTHD_HASH_CONCURRENCY", value_parser = clap::value_parser!(u64).range(1..))]
+    pub hash_concurrency: Option<u64>,
 
     /// Most requests that may wait for a hashing slot (Login, Register, `/api/token/`);
     /// one more is refused at once with UNAVAILABLE / 503 and a retry-after, instead of
@@ -301,6 +301,35 @@ impl Config {
         }
     }
 
+    /// Every mistake in the settings that would otherwise surface only once the database is
+    /// open (or never): what serving checks before it binds or touches anything, so a bad
+    /// setting leaves no database, key or key file behind.
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if let Err(problem) = self.signing_mode() {
+            problems.push(problem);
+        }
+        let hashing = HashParams {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        };
+        if let Some(problem) = hashing.problem() {
+            problems.push(format!(
+                "--argon2-memory-kib {} / --argon2-iterations {} / --argon2-parallelism {}: {problem}",
+                self.argon2_memory_kib, self.argon2_iterations, self.argon2_parallelism
+            ));
+        }
+        if let Some(directives) = &self.log
+            && let Err(error) = tracing_subscriber::EnvFilter::try_new(directives)
+        {
+            problems.push(format!(
+                "--log / AUTHD_LOG {directives:?} is not a log filter: {error}"
+            ));
+        }
+        problems
+    }
+
     /// What signs tokens; `hs256` without a secret is a configuration error.
     pub fn signing_mode(&self) -> Result<SigningMode, String> {
         match (self.jwt_algorithm, &self.jwt_secret) {
@@ -340,6 +369,7 @@ impl Config {
     fn hash_limits(&self) -> HashLimits {
         let concurrency = self
             .hash_concurrency
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
             .max(1);
         HashLimits {

@@ -47,12 +47,20 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Checks the settings, binds the port, and only then opens (or creates) the database, so a
+/// mistake or a taken port is reported before anything is written.
 async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+    let problems = config.problems();
+    if !problems.is_empty() {
+        return Err(format!("invalid configuration: {}", problems.join("; ")).into());
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!(database = ?config.database_url, "opening the database");
     let app = server::build(&config, Arc::new(SystemClock))
         .await
         .map_err(|e| e.with_cause())?;
-    let listener = TcpListener::bind(config.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "authd listening");
     if let Some(path) = &config.address_file {
         write_address_file(path, listener.local_addr()?)?;

@@ -46,6 +46,21 @@ pub struct HashParams {
     pub parallelism: u32,
 }
 
+impl HashParams {
+    /// Why argon2 would refuse these parameters (too little memory for the lanes, zero
+    /// passes…), in argon2's words; `None` when it takes them.
+    pub fn problem(&self) -> Option<String> {
+        Params::new(
+            self.memory_kib,
+            self.iterations,
+            self.parallelism,
+            Some(OUTPUT_BYTES),
+        )
+        .err()
+        .map(|e| e.to_string())
+    }
+}
+
 impl Default for HashParams {
     /// OWASP's recommendation: m=19456 KiB, t=2, p=1.
     fn default() -> Self {
