@@ -47,14 +47,14 @@ async fn a_taken_port_is_named_and_nothing_is_created() {
 
 #[tokio::test]
 async fn bad_settings_are_refused_with_the_reason_before_the_database_is_touched() {
-    let cases: [(&[&str], &[(&str, &str)], &str); 4] = [
-        (&["--argon2-memory-kib", "1"], &[], "--argon2-memory-kib 1"),
-        (&["--argon2-iterations", "0"], &[], "--argon2-iterations 0"),
-        (&["--log", "authd=loud[="], &[], "is not a log filter"),
-        (&["--jwt-algorithm", "hs256"], &[], "AUTHD_JWT_SECRET"),
+    let cases: [(&[&str], &str); 4] = [
+        (&["--argon2-memory-kib", "1"], "--argon2-memory-kib 1"),
+        (&["--argon2-iterations", "0"], "--argon2-iterations 0"),
+        (&["--log", "authd=loud[="], "is not a log filter"),
+        (&["--jwt-algorithm", "hs256"], "AUTHD_JWT_SECRET"),
     ];
-    for (args, env, reason) in cases {
-        let (log, left) = refused(args, env).await;
+    for (args, reason) in cases {
+        let (log, left) = refused(args, &[]).await;
         assert!(log.contains("invalid configuration"), "{args:?}: {log}");
         assert!(log.contains(reason), "{args:?}: {log}");
         assert!(!log.contains("internal error"), "{args:?}: {log}");
