@@ -1,6 +1,7 @@
 //! What the integration tests share, one concern per file: [`app`] starts authd in-process,
 //! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
-//! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`node`] runs the
+//! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`certs`] makes
+//! the certificates TLS tests serve and trust, [`node`] runs the
 //! real binary as a server, [`command`] runs its admin subcommands, [`values`] holds the
 //! expected values and shapes several tests check, [`test_log`] is the `TEST_LOG` switch.
 //! Tests import everything from here (`use crate::helpers::{...}`).
@@ -11,6 +12,7 @@
 //! failing test prints the stderr of the `authd` processes it started.
 
 mod app;
+mod certs;
 mod command;
 mod database;
 mod grpc;
@@ -21,6 +23,7 @@ mod test_log;
 mod values;
 
 pub use app::{TEST_KEK, TestApp};
+pub use certs::{ServerCert, TestCa, write_whole};
 pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
