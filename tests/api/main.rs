@@ -28,6 +28,7 @@ mod metrics;
 mod no_store;
 mod nodes;
 mod overload;
+mod postgres_tls;
 mod refresh;
 mod refresh_grace;
 mod register;
