@@ -2,7 +2,7 @@
 //!
 //! Each node holds its [`TokenSigner`] behind a lock that requests only read. It is
 //! replaced when the database's keys change: checked at most every
-//! [`KEY_CHECK_INTERVAL`](super::keys::KEY_CHECK_INTERVAL) seconds by whichever request comes
+//! [`KEY_CHECK_INTERVAL`] seconds by whichever request comes
 //! first (one cheap read of the key list; the keys themselves are read and opened only when
 //! it changed), and at once, at most once a second, when a token names a `kid` the node does
 //! not know — a token signed by a node that already rotated in a new key. Like the core's

@@ -140,8 +140,12 @@ async fn a_session_is_deleted_with_204_and_an_id_not_the_callers_is_404() {
     // Credentials come before the method, as in DRF: 401 without, 405 with.
     let anonymous = get_with_auth(&app, &format!("/auth/sessions/{bob_id}/"), None).await;
     assert_eq!(anonymous.status, 401);
-    let wrong_method =
-        get_with_auth(&app, &format!("/auth/sessions/{bob_id}/"), Some(&bearer(&alice))).await;
+    let wrong_method = get_with_auth(
+        &app,
+        &format!("/auth/sessions/{bob_id}/"),
+        Some(&bearer(&alice)),
+    )
+    .await;
     assert_eq!(wrong_method.status, 405);
 }
 

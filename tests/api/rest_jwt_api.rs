@@ -222,7 +222,10 @@ async fn auth_token_refresh_invalid_expired_or_access_token_is_401_token_not_val
     reply.assert(401, token_not_valid());
     // An access token is genuine but of the other kind, and simplejwt says so.
     let reply = post(&app, REFRESH, json!({ "refresh": login["access"] })).await;
-    reply.assert(401, json!({ "detail": "Token has wrong type", "code": "token_not_valid" }));
+    reply.assert(
+        401,
+        json!({ "detail": "Token has wrong type", "code": "token_not_valid" }),
+    );
     app.clock.advance(86_401);
     let expired = post(&app, REFRESH, json!({ "refresh": login["refresh"] })).await;
     expired.assert(401, token_not_valid());
@@ -323,7 +326,10 @@ async fn auth_logout_failures_are_401_as_for_refresh() {
     let reply = post(&app, LOGOUT, json!({ "refresh": "garbage" })).await;
     reply.assert(401, token_not_valid());
     let reply = post(&app, LOGOUT, json!({ "refresh": login["access"] })).await;
-    reply.assert(401, json!({ "detail": "Token has wrong type", "code": "token_not_valid" }));
+    reply.assert(
+        401,
+        json!({ "detail": "Token has wrong type", "code": "token_not_valid" }),
+    );
     let live = "SELECT COUNT(*) FROM sessions WHERE revoked_at IS NULL";
     assert_eq!(count(&app.db, live).await, 1);
     let body = json!({ "refresh": login["refresh"] });
