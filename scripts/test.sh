@@ -11,6 +11,9 @@
 #      AUTHD_TEST_POSTGRES_URL names a server where the role may CREATE DATABASE
 #      (`bash .ci/postgres` starts one and prints its URL). The tests that need PostgreSQL
 #      are #[ignore]d, so the first run reports them as ignored; this run includes them.
+#      It includes too the tests of TLS to PostgreSQL (tests/api/postgres_tls.rs), which
+#      need only the PostgreSQL binaries `.ci/postgres` installs: each starts a throwaway
+#      server of its own with `ssl = on`, never touching the one named by the URL.
 #   5. the tests with real Django (tests/api/django_*.rs): a Django service running simplejwt
 #      verifying authd's tokens, and `authd import-django` on a database Django made, when
 #      .venv-django/bin/python is there (`python3 -m venv .venv-django &&

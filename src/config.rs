@@ -18,7 +18,7 @@ use crate::{
         sealing::KeyEncryptionKey,
         tokens::{JwtSecret, TokenSettings},
     },
-    listener::ConnectionLimits,
+    listener::{ConnectionLimits, TlsSettings},
     store::PoolSettings,
     telemetry::{logs::LogFormat, metrics::MetricsListen},
 };
@@ -33,6 +33,31 @@ pub struct Config {
     /// Address to serve on.
     #[arg(long, env = "AUTHD_LISTEN", default_value = "127.0.0.1:50051")]
     pub listen: SocketAddr,
+
+    /// Serve TLS on the port with this certificate chain (PEM, leaf first); needs
+    /// `--tls-key`. HTTP/2 or HTTP/1.1 is chosen by ALPN. Read again on SIGHUP and when
+    /// the file changes. Default: plaintext.
+    #[arg(
+        long,
+        env = "AUTHD_TLS_CERT",
+        value_name = "PATH",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key of `--tls-cert` (PEM: PKCS#8, PKCS#1 or SEC1); needs `--tls-cert`.
+    #[arg(
+        long,
+        env = "AUTHD_TLS_KEY",
+        value_name = "PATH",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// How often authd looks whether the TLS files changed (their modification time or
+    /// size) and reloads them (e.g. 5s, 500ms); `off`: only on SIGHUP.
+    #[arg(long, env = "AUTHD_TLS_WATCH_INTERVAL", default_value = "5s", value_parser = parse_schedule)]
+    pub tls_watch_interval: Schedule,
 
     /// Most client connections open at once; past it authd accepts no more until one
     /// closes (new clients wait in the kernel's listen queue). Each connection holds a file
@@ -285,6 +310,18 @@ impl Config {
             http2_max_pending_resets: self.http2_max_pending_resets,
             max_header_bytes: self.max_header_bytes,
             max_message_bytes: usize_from(self.max_message_bytes),
+        }
+    }
+
+    /// The TLS files, when both are set (clap refuses one without the other).
+    pub fn tls_settings(&self) -> Option<TlsSettings> {
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(cert), Some(key)) => Some(TlsSettings {
+                cert: cert.clone(),
+                key: key.clone(),
+                poll: self.tls_watch_interval.0,
+            }),
+            _ => None,
         }
     }
 
@@ -623,6 +660,22 @@ mod tests {
         assert!(!format!("{config:?}").contains(&hex));
         let short = Config::try_parse_from(["authd", "--key-encryption-key", "abcd"]);
         assert!(short.is_err_and(|e| !e.to_string().contains("abcd")));
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_is_off_by_default() {
+        let plain = Config::try_parse_from(["authd"]).expect("defaults parse");
+        assert_eq!(plain.tls_settings(), None);
+        let both = Config::try_parse_from(["authd", "--tls-cert", "c.pem", "--tls-key", "k.pem"])
+            .expect("flags parse");
+        let files = both.tls_settings().expect("TLS files");
+        assert_eq!(files.cert, std::path::PathBuf::from("c.pem"));
+        assert_eq!(files.key, std::path::PathBuf::from("k.pem"));
+        assert_eq!(files.poll, Some(Duration::from_secs(5)));
+        let cert_only = Config::try_parse_from(["authd", "--tls-cert", "c.pem"]);
+        assert!(cert_only.is_err_and(|e| e.to_string().contains("--tls-key")));
+        let key_only = Config::try_parse_from(["authd", "--tls-key", "k.pem"]);
+        assert!(key_only.is_err_and(|e| e.to_string().contains("--tls-cert")));
     }
 
     #[test]

@@ -18,7 +18,8 @@
 //! - [`utc`] — Unix seconds as ISO 8601 UTC text, for REST bodies and the shell; a leaf.
 //! - [`server`] — builds the state and composes every service (and grpc-web) for one port.
 //! - [`listener`] — every TCP connection of that port, accept to close: the connection cap,
-//!   a deadline for each stage, the HTTP/2 limits; it knows no service, only HTTP.
+//!   a deadline for each stage, the HTTP/2 limits, and TLS when configured (its certificate
+//!   reloaded on SIGHUP and file changes); it knows no service, only HTTP.
 //! - [`telemetry`] — what operators see: Prometheus series at `/metrics`, the log's
 //!   format, and one log line per request with its request id; the core counts its own
 //!   events ([`auth::events`]) through the `metrics` facade.

@@ -61,7 +61,8 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let app = server::build(&config, Arc::new(SystemClock))
         .await
         .map_err(|e| e.with_cause())?;
-    tracing::info!(address = %listener.local_addr()?, "authd listening");
+    let tls = config.tls_settings().is_some();
+    tracing::info!(address = %listener.local_addr()?, tls, "authd listening");
     if let Some(path) = &config.address_file {
         write_address_file(path, listener.local_addr()?)?;
     }

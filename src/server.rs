@@ -7,7 +7,8 @@
 //! speaks grpc-web for browsers: `GrpcWebLayer` wraps each gRPC service and nothing else,
 //! because around the REST router it would answer plain HTTP/1.1 requests with 400. Every
 //! gRPC service has the same message-size limit and call deadline; the connections they
-//! arrive on are `listener`'s.
+//! arrive on are `listener`'s, in TLS when `--tls-cert`/`--tls-key` are set (the metrics
+//! listener of `--metrics-listen` stays plaintext, for a scraper on a private network).
 
 use std::{future::Future, sync::Arc, time::Duration};
 
@@ -24,7 +25,7 @@ use crate::{
     error::Error,
     grpc::{Deadline, GrpcAuth},
     key_file,
-    listener::{self, ConnectionLimits},
+    listener::{self, ConnectionLimits, Tls},
     pb::{self, auth_service_server::AuthServiceServer},
     pruning::{self, Pruning},
     rest::{self, BodyLimits},
@@ -46,10 +47,17 @@ pub struct App {
     pub pruning: Pruning,
     /// Where `/metrics` is served (its own listener is bound by `build`).
     pub metrics: Exposure,
+    /// The port's TLS, when configured; `run` reloads it on SIGHUP and file changes.
+    pub tls: Option<Arc<Tls>>,
 }
 
 /// Opens (and migrates) the database and prepares the core.
 pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error> {
+    // Before the database: a missing or broken certificate is reported before anything is made.
+    let tls = match config.tls_settings() {
+        Some(files) => Some(Arc::new(Tls::load(files).map_err(Error::Internal)?)),
+        None => None,
+    };
     let cors = crate::cors::layer(&config.cors_origins)?;
     let settings = config.auth_settings().map_err(Error::Internal)?;
     let store = Store::connect(config.database_url.expose(), config.pool_settings()).await?;
@@ -70,6 +78,7 @@ pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> Result<App, Error>
             retention: config.retention,
         },
         metrics,
+        tls,
     })
 }
 
@@ -87,7 +96,9 @@ pub async fn run(
         shutdown_grace,
         pruning,
         metrics,
+        tls,
     } = app;
+    let reloader = tls.clone().map(Tls::watch);
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<AuthServiceServer<GrpcAuth>>().await;
     let draining = health.clone();
@@ -160,8 +171,11 @@ pub async fn run(
         .option_layer(cors)
         .service(routes);
 
-    listener::serve(listener, service, &limits, shutdown, shutdown_grace).await;
+    listener::serve(listener, service, &limits, tls, shutdown, shutdown_grace).await;
     monitor.abort();
+    if let Some(reloader) = reloader {
+        reloader.abort();
+    }
     if let Some(pruner) = pruner {
         pruner.abort();
     }
@@ -196,6 +210,7 @@ fn serve_metrics(
             listener,
             exposition.router(),
             &limits,
+            None,
             stopped,
             Duration::ZERO,
         )

@@ -7,6 +7,9 @@
 //! 2. Which protocol: up to 24 bytes tell HTTP/2's preface from HTTP/1.1, within
 //!    `header_timeout`. They are read here, not by hyper-util's `auto` builder, because that
 //!    waits for them without a deadline; the bytes read are handed on to hyper (`Prefixed`).
+//!    With TLS, the handshake comes first and shares that deadline, so a client that
+//!    trickles its handshake is closed like one that trickles its first bytes; ALPN then
+//!    names the protocol (`h2` or `http/1.1`), and only a client that named none is read.
 //! 3. HTTP/1.1 request headers: hyper's `header_read_timeout`, which on a kept-alive
 //!    connection also bounds the wait for the next request. An HTTP/2 connection whose
 //!    headers do not come has no open request, so stage 5 closes it.
@@ -31,13 +34,19 @@ use hyper_util::{
     rt::{TokioExecutor, TokioIo, TokioTimer},
     server::graceful::GracefulConnection,
 };
-use tokio::{net::TcpStream, sync::watch, time::Instant};
+use tokio::{
+    io::{AsyncRead, AsyncWrite},
+    net::TcpStream,
+    sync::watch,
+    time::Instant,
+};
 use tonic::transport::server::TcpConnectInfo;
 
 use super::{
     ConnectionLimits, PortService,
     activity::{Activity, Tracked},
     prefixed::{Prefixed, Protocol},
+    tls::Tls,
 };
 
 /// How every connection is served: hyper's builders with the limits set, and the deadlines
@@ -86,6 +95,7 @@ pub(super) async fn serve(
     stream: TcpStream,
     service: impl PortService,
     builders: Arc<Builders>,
+    tls: Option<Arc<Tls>>,
     mut drain: watch::Receiver<()>,
 ) {
     let connect_info = TcpConnectInfo {
@@ -102,13 +112,50 @@ pub(super) async fn serve(
     if !arrived {
         return;
     }
+    let Some(tls) = tls else {
+        let detected = tokio::select! {
+            detected = tokio::time::timeout(builders.detect, Prefixed::detect(stream)) => detected,
+            _ = drain.changed() => return,
+        };
+        let Ok(Ok(Some((protocol, io)))) = detected else {
+            return;
+        };
+        return serve_http(protocol, io, service, connect_info, &builders, drain).await;
+    };
+    let handshake = async {
+        let stream = tls.acceptor().accept(stream).await?;
+        match stream.get_ref().1.alpn_protocol() {
+            Some(b"h2") => Ok(Some((Protocol::Http2, Prefixed::untouched(stream)))),
+            Some(_http1) => Ok(Some((Protocol::Http1, Prefixed::untouched(stream)))),
+            None => Prefixed::detect(stream).await,
+        }
+    };
     let detected = tokio::select! {
-        detected = tokio::time::timeout(builders.detect, Prefixed::detect(stream)) => detected,
+        detected = tokio::time::timeout(builders.detect, handshake) => detected,
         _ = drain.changed() => return,
     };
-    let Ok(Ok(Some((protocol, io)))) = detected else {
-        return;
-    };
+    match detected {
+        Ok(Ok(Some((protocol, io)))) => {
+            serve_http(protocol, io, service, connect_info, &builders, drain).await;
+        }
+        // A client's failure (a plaintext client, an unknown CA, a handshake that stalled):
+        // at debug level, or a scan would flood the log.
+        Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
+        Ok(Ok(None)) | Err(_) => {}
+    }
+}
+
+/// Serves HTTP over `io`, whose protocol is known.
+async fn serve_http<I>(
+    protocol: Protocol,
+    io: I,
+    service: impl PortService,
+    connect_info: TcpConnectInfo,
+    builders: &Builders,
+    drain: watch::Receiver<()>,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity::new());
     let requests = Requests {
         inner: service,
@@ -119,11 +166,11 @@ pub(super) async fn serve(
     match protocol {
         Protocol::Http1 => {
             let connection = builders.http1.serve_connection(io, requests);
-            drive(connection, &activity, &builders, drain).await;
+            drive(connection, &activity, builders, drain).await;
         }
         Protocol::Http2 => {
             let connection = builders.http2.serve_connection(io, requests);
-            drive(connection, &activity, &builders, drain).await;
+            drive(connection, &activity, builders, drain).await;
         }
     }
 }

@@ -14,7 +14,8 @@
 //! - `accept` errors that belong to one client (it reset, it gave up) are skipped; any other
 //!   (out of descriptors: `EMFILE`/`ENFILE`, out of memory: `ENOMEM`/`ENOBUFS`) backs off,
 //!   5 ms doubling to 1 s, so the open connections keep being served meanwhile.
-//! - The stages of one connection, each with its deadline, are in `connection`.
+//! - The stages of one connection, each with its deadline, are in `connection`; TLS, when
+//!   configured, is one of them, with the certificate and its reloading in [`tls`].
 //!
 //! Nothing here knows about gRPC or REST: it serves one tower service, and records tonic's
 //! [`TcpConnectInfo`](tonic::transport::server::TcpConnectInfo) on every request, as tonic's
@@ -23,6 +24,7 @@
 mod activity;
 mod connection;
 mod prefixed;
+pub mod tls;
 
 use std::{convert::Infallible, error::Error as StdError, future::Future, pin::pin, sync::Arc};
 use std::{io, time::Duration};
@@ -35,6 +37,7 @@ use tokio::{
 };
 
 use connection::Builders;
+pub use tls::{Tls, TlsSettings};
 
 /// The limits of the port: what one connection, one request and all of them together may
 /// make authd hold, and for how long. Built from the settings by `Config::connection_limits`.
@@ -113,11 +116,13 @@ impl<B> AnswerBody for B where
 
 /// Serves `service` on every connection `listener` accepts until `shutdown` completes; then
 /// stops accepting, asks every connection to finish (HTTP/2 GOAWAY; HTTP/1.1 closes after
-/// the answer in progress), and closes whatever is still open after `grace`.
+/// the answer in progress), and closes whatever is still open after `grace`. With `tls`,
+/// every connection is TLS.
 pub async fn serve(
     listener: TcpListener,
     service: impl PortService,
     limits: &ConnectionLimits,
+    tls: Option<Arc<Tls>>,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
 ) {
@@ -144,8 +149,13 @@ pub async fn serve(
         if let Err(error) = stream.set_nodelay(true) {
             tracing::debug!(%error, "cannot set TCP_NODELAY");
         }
-        let connection =
-            connection::serve(stream, service.clone(), builders.clone(), drain.clone());
+        let connection = connection::serve(
+            stream,
+            service.clone(),
+            builders.clone(),
+            tls.clone(),
+            drain.clone(),
+        );
         tokio::spawn(async move {
             connection.await;
             drop(permit);

@@ -2,7 +2,8 @@
 //!
 //! An HTTP/2 client without TLS starts with the 24-byte preface `PRI * HTTP/2.0…`; anything
 //! else is HTTP/1.1, usually known from the second byte (`POST` parts from `PRI` there). The
-//! bytes read to decide are replayed to hyper ahead of the socket.
+//! bytes read to decide are replayed to hyper ahead of the socket. Over TLS the same holds
+//! inside the encrypted stream, when the client named no protocol by ALPN.
 
 use std::{
     io,
@@ -10,10 +11,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use tokio::{
-    io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf},
-    net::TcpStream,
-};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, ReadBuf};
 
 const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
@@ -23,18 +21,28 @@ pub(super) enum Protocol {
     Http2,
 }
 
-/// A socket with the bytes already read from it put back in front.
-pub(super) struct Prefixed {
+/// A stream with the bytes already read from it put back in front.
+pub(super) struct Prefixed<S> {
     read: [u8; PREFACE.len()],
     /// `read[at..len]` is still to be replayed.
     at: usize,
     len: usize,
-    stream: TcpStream,
+    stream: S,
 }
 
-impl Prefixed {
+impl<S: AsyncRead + AsyncWrite + Unpin> Prefixed<S> {
+    /// A stream whose protocol is already known (by ALPN): nothing to replay.
+    pub(super) fn untouched(stream: S) -> Self {
+        Self {
+            read: [0; PREFACE.len()],
+            at: 0,
+            len: 0,
+            stream,
+        }
+    }
+
     /// Reads until the protocol is known; `None` if the client closed first.
-    pub(super) async fn detect(mut stream: TcpStream) -> io::Result<Option<(Protocol, Self)>> {
+    pub(super) async fn detect(mut stream: S) -> io::Result<Option<(Protocol, Self)>> {
         let mut read = [0; PREFACE.len()];
         let mut len = 0;
         let protocol = loop {
@@ -60,7 +68,7 @@ impl Prefixed {
     }
 }
 
-impl AsyncRead for Prefixed {
+impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -77,7 +85,7 @@ impl AsyncRead for Prefixed {
     }
 }
 
-impl AsyncWrite for Prefixed {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Prefixed<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -109,7 +117,7 @@ impl AsyncWrite for Prefixed {
 
 #[cfg(test)]
 mod tests {
-    use tokio::io::AsyncWriteExt;
+    use tokio::{io::AsyncWriteExt, net::TcpStream};
 
     use super::*;
 

@@ -1,12 +1,13 @@
 //! Connections that abuse the port: silence at each stage, bodies that never arrive, more
 //! streams than advertised, floods of resets, more connections than allowed, the process
-//! at its file limit. Each test sets its deadlines short by flags (1 s) and asserts what
-//! the server did within a generous 10 s, never how fast it did it.
+//! at its file limit; and the same port in TLS. Each test sets its deadlines short by flags
+//! (1 s) and asserts what the server did within a generous 10 s, never how fast it did it.
 
 mod capacity;
 mod deadlines;
 mod frames;
 mod streams;
+mod tls;
 
 use std::time::Duration;
 

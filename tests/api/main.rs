@@ -29,6 +29,7 @@ mod metrics;
 mod no_store;
 mod nodes;
 mod overload;
+mod postgres_tls;
 mod readme_table;
 mod refresh;
 mod refresh_grace;

@@ -1,9 +1,10 @@
 //! What the integration tests share, one concern per file: [`app`] starts authd in-process,
 //! [`database`] makes the fresh database each test gets and reads it back, [`grpc`] and
 //! [`rest`] call the server as clients do, [`scrape`] reads `/metrics`, [`guarded`] runs
-//! services behind `authd-verify`, [`node`] runs the real binary as a server, [`command`]
-//! runs its admin subcommands, [`values`] holds the expected values and shapes several
-//! tests check, [`test_log`] is the `TEST_LOG` switch.
+//! services behind `authd-verify`, [`certs`] makes the certificates TLS tests serve and
+//! trust, [`node`] runs the real binary as a server, [`command`] runs its admin
+//! subcommands, [`values`] holds the expected values and shapes several tests check,
+//! [`test_log`] is the `TEST_LOG` switch.
 //! Tests import everything from here (`use crate::helpers::{...}`).
 //!
 //! `TEST_LOG`: by default the servers' logs are dropped. With `TEST_LOG=1 cargo test ...`
@@ -12,6 +13,7 @@
 //! failing test prints the stderr of the `authd` processes it started.
 
 mod app;
+mod certs;
 mod command;
 mod database;
 mod grpc;
@@ -23,6 +25,7 @@ mod test_log;
 mod values;
 
 pub use app::{TEST_KEK, TestApp};
+pub use certs::{ServerCert, TestCa, write_whole};
 pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
 pub use database::{count, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};

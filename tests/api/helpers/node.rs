@@ -167,6 +167,14 @@ impl Node {
             .expect("connect to authd")
     }
 
+    /// Sends SIGHUP (reload the TLS files).
+    pub fn hang_up(&self) {
+        let sent = Command::new("kill")
+            .args(["-HUP", &self.pid().to_string()])
+            .status();
+        assert!(sent.expect("kill").success());
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub async fn terminate(&mut self) -> ExitStatus {
         let pid = self
