@@ -83,7 +83,10 @@ fi
 drop_test_databases() {
   psql "$url" -tA -c "SELECT datname FROM pg_database WHERE datname LIKE 'authd\_test\_%'" |
     while read -r name; do
-      [ -n "$name" ] && psql "$url" -q -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)"
+      # A database another role still holds (its autovacuum, an operator's psql) is left
+      # for the next run rather than failing this one: it is only housekeeping.
+      [ -z "$name" ] || psql "$url" -q -c "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" ||
+        echo "NOTE: left $name for the next run (still in use)"
     done
 }
 drop_test_databases
