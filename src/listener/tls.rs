@@ -235,3 +235,154 @@ async fn next_hangup(hangups: &mut Hangups) {
 async fn next_hangup(_hangups: &mut Hangups) {
     std::future::pending().await
 }
+
+#[cfg(test)]
+mod tests {
+    use rcgen::{CertificateParams, KeyPair};
+
+    use super::*;
+
+    /// A self-signed certificate for `localhost` and its key, as PEM.
+    fn pair() -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let cert = CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    /// A directory holding `cert.pem` and `key.pem` with the given contents (`None`: no
+    /// such file), and the settings that name them.
+    fn files(cert: Option<&str>, key: Option<&str>) -> (tempfile::TempDir, TlsSettings) {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = TlsSettings {
+            cert: dir.path().join("cert.pem"),
+            key: dir.path().join("key.pem"),
+            poll: None,
+        };
+        if let Some(cert) = cert {
+            std::fs::write(&settings.cert, cert).unwrap();
+        }
+        if let Some(key) = key {
+            std::fs::write(&settings.key, key).unwrap();
+        }
+        (dir, settings)
+    }
+
+    fn refused(cert: Option<&str>, key: Option<&str>) -> (String, TlsSettings) {
+        let (dir, settings) = files(cert, key);
+        let error = Tls::load(settings.clone()).unwrap_err();
+        drop(dir);
+        (error, settings)
+    }
+
+    fn served(tls: &Tls) -> Vec<u8> {
+        tls.current.get().cert[0].to_vec()
+    }
+
+    #[test]
+    fn a_certificate_and_its_key_load_with_both_protocols_offered() {
+        let (cert, key) = pair();
+        let (_dir, settings) = files(Some(&cert), Some(&key));
+        let tls = Tls::load(settings).unwrap();
+        let config = tls.acceptor().config();
+        assert_eq!(
+            config.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
+        let expected = CertificateDer::from_pem_slice(cert.as_bytes()).unwrap();
+        assert_eq!(served(&tls), expected.to_vec());
+    }
+
+    /// How an error about the certificate file, and about the key file, begins.
+    fn of_cert(settings: &TlsSettings) -> String {
+        format!(
+            "--tls-cert {}: not a PEM certificate chain (",
+            settings.cert.display()
+        )
+    }
+
+    fn of_key(settings: &TlsSettings) -> String {
+        format!(
+            "--tls-key {}: not a PEM private key (",
+            settings.key.display()
+        )
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        let (cert, key) = pair();
+        let (error, settings) = refused(None, Some(&key));
+        assert!(error.starts_with(&of_cert(&settings)), "{error}");
+        assert!(error.contains("No such file or directory"), "{error}");
+        let (error, settings) = refused(Some(&cert), None);
+        assert!(error.starts_with(&of_key(&settings)), "{error}");
+        assert!(error.contains("No such file or directory"), "{error}");
+    }
+
+    #[test]
+    fn empty_files_are_named() {
+        let (cert, key) = pair();
+        let (error, settings) = refused(Some(""), Some(&key));
+        assert_eq!(error, of_cert(&settings) + "no CERTIFICATE block)");
+        let (error, settings) = refused(Some(&cert), Some(""));
+        assert_eq!(error, of_key(&settings) + "no items found)");
+    }
+
+    #[test]
+    fn garbage_is_named_and_a_key_is_never_echoed() {
+        let (cert, key) = pair();
+        let (error, settings) = refused(Some("not a certificate at all\n"), Some(&key));
+        assert_eq!(error, of_cert(&settings) + "no CERTIFICATE block)");
+        let broken = "-----BEGIN CERTIFICATE-----\n!!not base64!!\n-----END CERTIFICATE-----\n";
+        let (error, settings) = refused(Some(broken), Some(&key));
+        assert!(error.starts_with(&of_cert(&settings)), "{error}");
+
+        let secret =
+            "-----BEGIN PRIVATE KEY-----\nc2VjcmV0LWtleS1ieXRlcw==!\n-----END PRIVATE KEY-----\n";
+        let (error, settings) = refused(Some(&cert), Some(secret));
+        assert!(error.starts_with(&of_key(&settings)), "{error}");
+        assert!(!error.contains("c2VjcmV0"), "{error}");
+        // A certificate where the key belongs holds no private key.
+        let (error, settings) = refused(Some(&cert), Some(&cert));
+        assert_eq!(error, of_key(&settings) + "no items found)");
+    }
+
+    #[test]
+    fn a_key_that_does_not_fit_the_certificate_names_both_files() {
+        let (cert, _) = pair();
+        let (_, other_key) = pair();
+        let (error, settings) = refused(Some(&cert), Some(&other_key));
+        let prefix = format!(
+            "--tls-key {} does not fit --tls-cert {}: ",
+            settings.key.display(),
+            settings.cert.display()
+        );
+        assert!(error.starts_with(&prefix), "{error}");
+        assert!(!error.contains("PRIVATE KEY"), "{error}");
+    }
+
+    #[test]
+    fn a_failed_reload_keeps_the_certificate_and_a_good_one_replaces_it() {
+        let (cert, key) = pair();
+        let (_dir, settings) = files(Some(&cert), Some(&key));
+        let tls = Tls::load(settings.clone()).unwrap();
+        let first = served(&tls);
+
+        let (_, other_key) = pair();
+        std::fs::write(&settings.key, &other_key).unwrap();
+        tls.reload();
+        assert_eq!(served(&tls), first, "a key that does not fit was taken");
+        std::fs::write(&settings.cert, "").unwrap();
+        tls.reload();
+        assert_eq!(served(&tls), first, "an empty certificate file was taken");
+
+        let (renewed, renewed_key) = pair();
+        std::fs::write(&settings.cert, &renewed).unwrap();
+        std::fs::write(&settings.key, &renewed_key).unwrap();
+        tls.reload();
+        let expected = CertificateDer::from_pem_slice(renewed.as_bytes()).unwrap();
+        assert_eq!(served(&tls), expected.to_vec());
+    }
+}

@@ -30,6 +30,7 @@ mod no_store;
 mod nodes;
 mod overload;
 mod postgres_tls;
+mod readme_examples;
 mod readme_table;
 mod refresh;
 mod refresh_grace;
