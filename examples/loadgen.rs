@@ -10,7 +10,9 @@
 //! Every run first registers and logs in its own users (names prefixed by a random run id),
 //! so it can be pointed at any authd without setup. All of it comes from one address, so
 //! start the server with `--ip-limit 0` unless the per-address limit is what is measured.
-//! Answers are tallied by gRPC code: a throttled call is an answer, not an error.
+//! Answers are tallied by gRPC code: a throttled call is an answer, not an error. The clock
+//! starts once every worker has set up its user, and a run with any unexpected answer exits
+//! non-zero: it is not a figure.
 //!
 //! The login throttle, as an attacker meets it: 200 wrong passwords for one account, 50 at
 //! a time:
@@ -36,6 +38,7 @@ use authd::pb::{
     auth_service_client::AuthServiceClient,
 };
 use clap::{Parser, ValueEnum};
+use tokio::sync::Barrier;
 use tonic::{Code, Request, Status, transport::Channel};
 
 #[derive(Parser, Debug)]
@@ -85,6 +88,13 @@ const PASSWORD: &str = "load-test-passphrase-1";
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    // A worker that fails to set up ends the run at once, rather than leaving the others
+    // waiting for it to be ready.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        std::process::exit(2);
+    }));
     let run_id = format!(
         "{:08x}",
         std::process::id() ^ Instant::now().elapsed().subsec_nanos()
@@ -107,9 +117,10 @@ async fn main() {
         );
         register(&mut AuthServiceClient::new(channels[0].clone()), name).await;
     }
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let tickets = Arc::new(AtomicUsize::new(args.requests.unwrap_or(usize::MAX)));
-    let started = Instant::now();
+    // Every worker sets up its user first; the clock starts when the last one is ready, so
+    // the argon2 work of setting up is not counted against the RPC under load.
+    let ready = Arc::new(Barrier::new(args.concurrency + 1));
     let mut workers = Vec::new();
     for worker in 0..args.concurrency {
         let client = AuthServiceClient::new(channels[worker % channels.len()].clone());
@@ -120,11 +131,14 @@ async fn main() {
         let run = Run {
             rpc: args.rpc,
             setup,
-            deadline,
+            ready: ready.clone(),
+            seconds: args.seconds,
             tickets: tickets.clone(),
         };
         workers.push(tokio::spawn(run_worker(client, run, name)));
     }
+    ready.wait().await;
+    let started = Instant::now();
     let mut latencies = Vec::new();
     let mut errors = 0usize;
     let mut codes = BTreeMap::new();
@@ -152,20 +166,26 @@ async fn main() {
             }
         }
     }
+    if errors > 0 {
+        eprintln!("{errors} unexpected answers (see codes): this run is not a figure");
+        std::process::exit(1);
+    }
 }
 
-/// What one worker does: which RPC, whether it sets up its own user, and until when.
+/// What one worker does: which RPC, whether it sets up its own user, and for how long
+/// once every worker is ready.
 struct Run {
     rpc: Rpc,
     setup: bool,
-    deadline: Instant,
+    ready: Arc<Barrier>,
+    seconds: u64,
     /// Requests left for all workers together.
     tickets: Arc<AtomicUsize>,
 }
 
 impl Run {
-    fn another(&self) -> bool {
-        Instant::now() < self.deadline
+    fn another(&self, deadline: Instant) -> bool {
+        Instant::now() < deadline
             && self
                 .tickets
                 .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
@@ -222,7 +242,9 @@ async fn run_worker(mut client: AuthServiceClient<Channel>, run: Run, name: Stri
         codes: BTreeMap::new(),
     };
     let mut sequence = 0u64;
-    while run.another() {
+    run.ready.wait().await;
+    let deadline = Instant::now() + Duration::from_secs(run.seconds);
+    while run.another(deadline) {
         sequence += 1;
         let start = Instant::now();
         let (code, expected) = match rpc {
