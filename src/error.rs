@@ -100,7 +100,7 @@ pub enum MalformedHeader {
 }
 
 /// Everything that can go wrong in authd, as a client should see it.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// Input failed validation; every failing field is listed.
     #[error("invalid input")]

@@ -1,6 +1,6 @@
 //! API keys of the DRF token API, known only by their hash.
 
-use super::{Store, rows::KeyUserRow};
+use super::{Store, rows::KeyedKeyUserRow};
 use crate::{auth::model::KeyUser, error::Error};
 
 impl Store {
@@ -50,15 +50,50 @@ impl Store {
         Ok(())
     }
 
-    /// The active user behind a live (unrevoked, unexpired) API key.
+    /// The active user behind a live (unrevoked, unexpired) API key, as of a statement
+    /// that starts after this call (reads of concurrent requests share one; see
+    /// [`super::coalesced`]).
     pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<KeyUser>, Error> {
-        const SQL: &str = "SELECT u.id, u.username, u.email, u.created_at, k.expires_at
-             FROM api_keys k JOIN users u ON u.id = k.user_id
-             WHERE k.key_hash = $1 AND k.revoked_at IS NULL
-               AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active";
-        let row: Option<KeyUserRow> = on_reader!(self, db => {
-            sqlx::query_as(SQL).bind(key_hash).bind(now).fetch_optional(db).await?
-        });
-        Ok(row.map(KeyUser::from))
+        self.refuse_if_down()?;
+        self.key_reads.read(key_hash.to_owned(), now).await
     }
+}
+
+/// What every batched API-key read selects, and from where.
+macro_rules! api_key_rows {
+    () => {
+        "SELECT k.key_hash AS key, u.id, u.username, u.email, u.created_at, k.expires_at
+         FROM api_keys k JOIN users u ON u.id = k.user_id"
+    };
+}
+
+/// The condition every API-key read applies: unrevoked, unexpired at `$2`, its user active.
+macro_rules! live_api_key {
+    () => {
+        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active"
+    };
+}
+
+/// [`Store::api_key_user`] for many key hashes at one `now`, in one statement: the rows of
+/// the live ones, by key hash.
+pub(super) async fn live_api_keys(
+    pools: &super::Pools,
+    batch: super::coalesced::Batch,
+) -> Result<Vec<(String, KeyUser)>, Error> {
+    const SQLITE: &str = concat!(
+        api_key_rows!(),
+        " WHERE k.key_hash IN (SELECT value FROM json_each($1))",
+        live_api_key!()
+    );
+    const POSTGRES: &str = concat!(
+        api_key_rows!(),
+        " WHERE k.key_hash = ANY($1)",
+        live_api_key!()
+    );
+    let rows: Vec<KeyedKeyUserRow> =
+        super::coalesced::fetch_batch(pools, SQLITE, POSTGRES, batch).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.key, KeyUser::from(row.found)))
+        .collect())
 }

@@ -20,7 +20,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::{PgPool, SqlitePool};
 
-use crate::error::Error;
+use crate::{
+    auth::model::{KeyUser, SessionUser},
+    error::Error,
+};
 
 /// Runs `$body` with `$db` bound to the pool that takes writes, once per backend; fails at
 /// once with UNAVAILABLE while the database is known to be down. With `sqlite: $db => …,
@@ -56,6 +59,7 @@ macro_rules! on_reader {
 
 mod accounts;
 mod api_keys;
+mod coalesced;
 mod django_imports;
 pub mod django_source;
 mod faults;
@@ -80,9 +84,13 @@ pub struct Store {
     /// instead of each waiting out the pool's acquire timeout; the next successful check
     /// clears it (health checks run every second).
     down: AtomicBool,
+    /// The per-request reads of access tokens and API keys, coalesced.
+    access_reads: coalesced::Coalescer<SessionUser>,
+    key_reads: coalesced::Coalescer<KeyUser>,
 }
 
 /// The pools, sized to the engine.
+#[derive(Clone)]
 pub enum Pools {
     /// SQLite allows one writer at a time: writes queue for a single connection (instead of
     /// failing with SQLITE_BUSY) while WAL lets several readers run beside it.
@@ -113,9 +121,24 @@ impl Store {
                 "unsupported database URL scheme (expected sqlite:// or postgres://)".into(),
             ));
         };
+        // One batched statement per core at a time keeps every core busy without holding
+        // connections the writes need.
+        let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let on = pools.clone();
+        let access_reads = coalesced::Coalescer::start(in_flight, move |batch| {
+            let pools = on.clone();
+            async move { sessions::live_access_tokens(&pools, batch).await }
+        });
+        let on = pools.clone();
+        let key_reads = coalesced::Coalescer::start(in_flight, move |batch| {
+            let pools = on.clone();
+            async move { api_keys::live_api_keys(&pools, batch).await }
+        });
         Ok(Self {
             pools,
             down: AtomicBool::new(false),
+            access_reads,
+            key_reads,
         })
     }
 

@@ -107,6 +107,22 @@ impl From<SessionUserRow> for SessionUser {
     }
 }
 
+/// A [`SessionUserRow`] with the token key it was found by, from a batched read.
+#[derive(sqlx::FromRow)]
+pub struct KeyedSessionUserRow {
+    pub key: String,
+    #[sqlx(flatten)]
+    pub found: SessionUserRow,
+}
+
+/// A [`KeyUserRow`] with the key hash it was found by, from a batched read.
+#[derive(sqlx::FromRow)]
+pub struct KeyedKeyUserRow {
+    pub key: String,
+    #[sqlx(flatten)]
+    pub found: KeyUserRow,
+}
+
 /// The user behind an API key, and when the key expires.
 #[derive(sqlx::FromRow)]
 pub struct KeyUserRow {

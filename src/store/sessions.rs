@@ -3,7 +3,7 @@
 
 use super::{
     Store,
-    rows::{RefreshSessionRow, SessionUserRow},
+    rows::{KeyedSessionUserRow, RefreshSessionRow, SessionUserRow},
 };
 use crate::{
     auth::model::{
@@ -116,25 +116,15 @@ impl Store {
     }
 
     /// The user behind access token `jti` and its session, if the token is recorded,
-    /// unexpired and its session still live.
+    /// unexpired and its session still live, as of a statement that starts after this
+    /// call (reads of concurrent requests share one; see [`super::coalesced`]).
     pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<SessionUser>, Error> {
-        const SQL: &str = concat!(
-            "SELECT u.id, u.username, u.email, u.created_at, s.id AS session_id, s.public_id
-             FROM tokens t
-             JOIN sessions s ON s.id = t.session_id
-             JOIN users u ON u.id = s.user_id
-             WHERE t.jti = $1 AND t.kind = 'access' AND t.expires_at > $2
-               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active AND ",
-            signed_by_unretired_key!()
-        );
-        let row: Option<SessionUserRow> = on_reader!(self, db => {
-            sqlx::query_as(SQL).bind(jti).bind(now).fetch_optional(db).await?
-        });
-        Ok(row.map(SessionUser::from))
+        self.refuse_if_down()?;
+        self.access_reads.read(jti.to_owned(), now).await
     }
 
-    /// The user behind refresh token `jti` and its session, if the token is recorded,
-    /// unspent, unexpired and its session still live: what introspection reports.
+    /// Refresh token `jti`'s user and session, if the token is recorded, unspent,
+    /// unexpired and its session still live: what introspection reports.
     pub async fn refresh_token_user(
         &self,
         jti: &str,
@@ -220,4 +210,52 @@ impl Store {
         });
         Ok(counts)
     }
+}
+
+/// What every batched access-token read selects, and from where: the token's `jti` and
+/// the [`SessionUserRow`] behind it.
+macro_rules! access_token_rows {
+    () => {
+        "SELECT t.jti AS key, u.id, u.username, u.email, u.created_at,
+                s.id AS session_id, s.public_id
+         FROM tokens t
+         JOIN sessions s ON s.id = t.session_id
+         JOIN users u ON u.id = s.user_id"
+    };
+}
+
+/// The condition every access-token read applies: recorded as an access token, unexpired
+/// at `$2`, its session live, its user active and its signing key not retired.
+macro_rules! live_access_token {
+    () => {
+        concat!(
+            " AND t.kind = 'access' AND t.expires_at > $2
+               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active AND ",
+            signed_by_unretired_key!()
+        )
+    };
+}
+
+/// [`Store::session_user`] for many access tokens at one `now`, in one statement: the rows
+/// of the live ones, by `jti`.
+pub(super) async fn live_access_tokens(
+    pools: &super::Pools,
+    batch: super::coalesced::Batch,
+) -> Result<Vec<(String, SessionUser)>, Error> {
+    const SQLITE: &str = concat!(
+        access_token_rows!(),
+        " WHERE t.jti IN (SELECT value FROM json_each($1))",
+        live_access_token!()
+    );
+    const POSTGRES: &str = concat!(
+        access_token_rows!(),
+        " WHERE t.jti = ANY($1)",
+        live_access_token!()
+    );
+    let rows: Vec<KeyedSessionUserRow> =
+        super::coalesced::fetch_batch(pools, SQLITE, POSTGRES, batch).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.key, SessionUser::from(row.found)))
+        .collect())
 }

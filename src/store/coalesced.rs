@@ -1,0 +1,219 @@
+//! Coalescing the liveness reads of concurrent requests into one statement.
+//!
+//! Every GetMe (and `/api/me/`, `/auth/me/`) reads its token's or key's row afresh, so a
+//! logout or a revocation from any node or the admin shell takes effect on the very next
+//! request. Done one statement per request, that read is most of the request's cost: on
+//! SQLite each statement is two thread hand-offs to the connection's worker thread, on
+//! PostgreSQL one round trip and one backend wake-up. Here the requests that arrive while
+//! earlier reads are running wait in one queue, and each free slot takes everything queued
+//! (up to [`MAX_BATCH`]) into one `… WHERE key IN (…)` statement.
+//!
+//! Nothing gets staler: a request's read is always a statement that *starts after* the
+//! request was queued, so it sees every commit made before the request arrived, exactly as
+//! its own statement would. Requests that name different `now` seconds are read by
+//! separate statements, so expiry stays exact to the second. Under light load a request
+//! finds a free slot and goes at once, alone; batches only grow when requests would
+//! otherwise queue for a connection.
+
+use std::{collections::HashMap, future::Future, sync::Arc};
+
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::error::Error;
+
+/// Most reads one statement answers. Large enough that a burst costs a few statements,
+/// small enough that one statement stays a short read.
+pub const MAX_BATCH: usize = 64;
+
+/// Keys read together at one `now`: what one batched statement is asked.
+pub type Batch = (i64, Vec<String>);
+
+struct Pending<T> {
+    key: String,
+    now: i64,
+    reply: oneshot::Sender<Result<Option<T>, Error>>,
+}
+
+/// Runs one batch's statement on the read pool: `sqlite_sql` takes the keys as a JSON
+/// array in `$1` (for `IN (SELECT value FROM json_each($1))`, so a batch of any size is one
+/// prepared statement), `postgres_sql` as a text array (for `= ANY($1)`); both take `now`
+/// in `$2`.
+pub async fn fetch_batch<R>(
+    pools: &super::Pools,
+    sqlite_sql: &'static str,
+    postgres_sql: &'static str,
+    (now, keys): Batch,
+) -> Result<Vec<R>, Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    Ok(match pools {
+        super::Pools::Sqlite { reader, .. } => {
+            let keys = serde_json::to_string(&keys)
+                .map_err(|e| Error::Internal(format!("encoding a batch of keys: {e}")))?;
+            sqlx::query_as(sqlite_sql)
+                .bind(keys)
+                .bind(now)
+                .fetch_all(reader)
+                .await?
+        }
+        super::Pools::Postgres { pool } => {
+            sqlx::query_as(postgres_sql)
+                .bind(keys)
+                .bind(now)
+                .fetch_all(pool)
+                .await?
+        }
+    })
+}
+
+/// A queue of reads by key, answered in batches by `read_batch`.
+pub struct Coalescer<T> {
+    queue: mpsc::UnboundedSender<Pending<T>>,
+}
+
+impl<T: Clone + Send + 'static> Coalescer<T> {
+    /// Starts the task that answers the queue, with at most `in_flight` statements running
+    /// at once. `read_batch(now, keys)` returns the rows found, by key; a key it does not
+    /// return is not live.
+    pub fn start<F, Fut>(in_flight: usize, read_batch: F) -> Self
+    where
+        F: Fn(Batch) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Vec<(String, T)>, Error>> + Send + 'static,
+    {
+        let (queue, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(answer(receiver, in_flight.max(1), Arc::new(read_batch)));
+        Self { queue }
+    }
+
+    /// The row behind `key` as of a statement that starts after this call.
+    pub async fn read(&self, key: String, now: i64) -> Result<Option<T>, Error> {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(Pending { key, now, reply })
+            .map_err(|_| Error::Internal("the read queue has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| Error::Internal("a batched read was dropped".into()))?
+    }
+}
+
+/// Takes everything queued whenever a statement slot is free, and runs it as one batch per
+/// distinct `now`.
+async fn answer<T, F, Fut>(
+    mut receiver: mpsc::UnboundedReceiver<Pending<T>>,
+    in_flight: usize,
+    read_batch: Arc<F>,
+) where
+    T: Clone + Send + 'static,
+    F: Fn(Batch) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Vec<(String, T)>, Error>> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(in_flight));
+    let mut taken = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        if receiver.recv_many(&mut taken, MAX_BATCH).await == 0 {
+            return; // the store is gone
+        }
+        let mut by_now: HashMap<i64, Vec<Pending<T>>> = HashMap::new();
+        for pending in taken.drain(..) {
+            by_now.entry(pending.now).or_default().push(pending);
+        }
+        let read_batch = read_batch.clone();
+        tokio::spawn(async move {
+            for (now, waiting) in by_now {
+                let mut keys: Vec<String> = waiting.iter().map(|p| p.key.clone()).collect();
+                keys.sort_unstable();
+                keys.dedup();
+                let found = read_batch((now, keys))
+                    .await
+                    .map(|rows| rows.into_iter().collect::<HashMap<_, _>>());
+                for pending in waiting {
+                    let answer = match &found {
+                        Ok(rows) => Ok(rows.get(&pending.key).cloned()),
+                        Err(error) => Err(error.clone()),
+                    };
+                    // A request that gave up waiting has dropped its receiver: nothing to do.
+                    let _ = pending.reply.send(answer);
+                }
+            }
+            drop(slot);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn concurrent_reads_share_statements_and_each_gets_its_own_row() {
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counted = statements.clone();
+        let coalescer = Coalescer::start(1, move |(now, keys): Batch| {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                Ok(keys
+                    .into_iter()
+                    .filter(|key| key != "missing")
+                    .map(|key| (key.clone(), format!("{key}@{now}")))
+                    .collect())
+            }
+        });
+        let coalescer = Arc::new(coalescer);
+        let reads: Vec<_> = (0..40)
+            .map(|i| {
+                let coalescer = coalescer.clone();
+                let key = if i == 7 {
+                    "missing".to_string()
+                } else {
+                    format!("k{}", i % 10)
+                };
+                tokio::spawn(async move { (key.clone(), coalescer.read(key, 100).await) })
+            })
+            .collect();
+        for read in reads {
+            let (key, answer) = read.await.unwrap();
+            let answer = answer.unwrap();
+            if key == "missing" {
+                assert_eq!(answer, None);
+            } else {
+                assert_eq!(answer, Some(format!("{key}@100")));
+            }
+        }
+        let statements = statements.load(Ordering::SeqCst);
+        assert!(statements < 40, "{statements} statements for 40 reads");
+    }
+
+    #[tokio::test]
+    async fn reads_at_different_seconds_get_their_own_statements() {
+        let coalescer = Coalescer::start(1, |(now, keys): Batch| async move {
+            Ok(keys.into_iter().map(|key| (key, now)).collect())
+        });
+        let (a, b) = tokio::join!(
+            coalescer.read("k".into(), 10),
+            coalescer.read("k".into(), 11)
+        );
+        assert_eq!(a.unwrap(), Some(10));
+        assert_eq!(b.unwrap(), Some(11));
+    }
+
+    #[tokio::test]
+    async fn a_failed_statement_fails_every_read_in_it() {
+        let coalescer: Coalescer<()> = Coalescer::start(2, |_batch: Batch| async move {
+            Err(Error::Unavailable("down".into()))
+        });
+        let (a, b) = tokio::join!(coalescer.read("a".into(), 1), coalescer.read("b".into(), 1));
+        assert!(matches!(a, Err(Error::Unavailable(_))));
+        assert!(matches!(b, Err(Error::Unavailable(_))));
+    }
+}
