@@ -14,7 +14,7 @@
 //! issued under the longer one.
 //! Whether the token's session is still live is the store's question, not this module's.
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
@@ -60,7 +60,14 @@ pub struct TokenSigner {
     signing_key: EncodingKey,
     /// Each known `kid` with the one algorithm its tokens may use.
     verifying_keys: HashMap<String, (Algorithm, DecodingKey)>,
+    /// Tokens whose header and signature this signer has already checked, by their exact
+    /// text, with the claims they carry. See [`TokenSigner::verify`].
+    verified: quick_cache::sync::Cache<Box<str>, Arc<Claims>>,
 }
+
+/// How many verified signatures a signer remembers: about 6 MB at the most, and enough
+/// for the live access tokens of a busy deployment's callers.
+const VERIFIED_CAPACITY: usize = 10_000;
 
 fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     match algorithm {
@@ -109,6 +116,7 @@ impl TokenSigner {
             signing_key,
             verifying_keys,
             settings,
+            verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
         }
     }
 
@@ -127,6 +135,7 @@ impl TokenSigner {
             signing_key: EncodingKey::from_secret(secret.expose()),
             verifying_keys,
             settings,
+            verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
         }
     }
 
@@ -206,7 +215,29 @@ impl TokenSigner {
     /// algorithm, refuse `crit` and pick the key by `kid`), then the signature over the first
     /// two parts, then the claims; jsonwebtoken's `decode` would decode the header a second
     /// time and the claims twice.
+    ///
+    /// The signature check is the one costly step (an Ed25519 verify is tens of
+    /// microseconds), and its answer never changes for the same bytes under the same keys.
+    /// So a token that passed it is remembered by its exact text, and presented again skips
+    /// only that step: every claim check below (issuer, audience, kind, lifetimes, expiry
+    /// against `now`) runs every time, and so does the store's check of session, user and
+    /// key. A new set of keys makes a new signer, with nothing remembered.
     pub fn verify(&self, token: &str, expected: TokenKind, now: i64) -> Result<Claims, Error> {
+        let claims = match self.verified.get(token) {
+            Some(claims) => claims,
+            None => {
+                let claims = Arc::new(self.verify_signature(token)?);
+                self.verified.insert(token.into(), claims.clone());
+                claims
+            }
+        };
+        self.check_claims(&claims, expected, now)?;
+        Ok(Claims::clone(&claims))
+    }
+
+    /// The claims of a token whose header is acceptable and whose signature is genuine
+    /// under the key its `kid` names: nothing about them is checked yet.
+    fn verify_signature(&self, token: &str) -> Result<Claims, Error> {
         let (message, signature) = token.rsplit_once('.').ok_or(Error::InvalidToken)?;
         let (header, payload) = message.split_once('.').ok_or(Error::InvalidToken)?;
         let header: Header = decode_part(header)?;
@@ -226,7 +257,11 @@ impl TokenSigner {
         if !genuine {
             return Err(Error::InvalidToken);
         }
-        let claims: Claims = decode_part(payload)?;
+        decode_part(payload)
+    }
+
+    /// Whether a genuine token's claims make it acceptable now, as a token of `expected`.
+    fn check_claims(&self, claims: &Claims, expected: TokenKind, now: i64) -> Result<(), Error> {
         if claims.iss != self.settings.issuer || claims.aud != self.settings.audience {
             return Err(Error::InvalidToken);
         }
@@ -250,7 +285,7 @@ impl TokenSigner {
         if claims.token_type != expected.as_str() {
             return Err(Error::WrongTokenType);
         }
-        Ok(claims)
+        Ok(())
     }
 }
 

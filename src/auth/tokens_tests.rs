@@ -394,3 +394,58 @@ fn hs256_signs_with_the_shared_secret_and_publishes_nothing() -> Result<(), Erro
     assert_eq!(format!("{secret:?}"), "JwtSecret(<redacted>)");
     Ok(())
 }
+
+/// A token whose signature was checked once is remembered, but only its signature: every
+/// claim check runs again each time, and any other bytes are checked from scratch.
+#[test]
+fn a_remembered_signature_skips_no_other_check() -> Result<(), Error> {
+    let (signer, _) = signer_with(settings())?;
+    let issued = signer.issue(TokenKind::Access, 7, NOW, i64::MAX)?;
+    assert_eq!(
+        signer
+            .verify(&issued.token, TokenKind::Access, NOW)?
+            .user_id,
+        7
+    );
+    assert_eq!(signer.verified.len(), 1);
+    // Remembered now; still refused at the second it expires, and as the other kind.
+    assert_eq!(
+        signer
+            .verify(&issued.token, TokenKind::Access, NOW + 3599)?
+            .user_id,
+        7
+    );
+    assert!(matches!(
+        signer.verify(&issued.token, TokenKind::Access, NOW + 3600),
+        Err(Error::InvalidToken)
+    ));
+    assert!(matches!(
+        signer.verify(&issued.token, TokenKind::Refresh, NOW),
+        Err(Error::WrongTokenType)
+    ));
+    // The genuine signature over other claims: a different token, checked and refused.
+    let (header, rest) = issued.token.split_once('.').ok_or(Error::InvalidToken)?;
+    let (_, signature) = rest.split_once('.').ok_or(Error::InvalidToken)?;
+    let mut claims = signer.verify(&issued.token, TokenKind::Access, NOW)?;
+    claims.user_id = 1;
+    let payload =
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).map_err(|_| Error::InvalidToken)?);
+    let forged = format!("{header}.{payload}.{signature}");
+    assert!(matches!(
+        signer.verify(&forged, TokenKind::Access, NOW),
+        Err(Error::InvalidToken)
+    ));
+    assert_eq!(
+        signer.verified.len(),
+        1,
+        "a refused token is not remembered"
+    );
+    // Another signer (the keys reloaded) remembers nothing, and does not know the key.
+    let (other, _) = signer_with(settings())?;
+    assert_eq!(other.verified.len(), 0);
+    assert!(matches!(
+        other.verify(&issued.token, TokenKind::Access, NOW),
+        Err(Error::InvalidToken)
+    ));
+    Ok(())
+}
