@@ -21,6 +21,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     // tonic-prost-build prints no rerun-if-changed of its own: without this, editing a
     // .proto would not rebuild.
     println!("cargo:rerun-if-changed=proto");
+    // `sqlx::migrate!` embeds the migrations at compile time: a new migration file must
+    // rebuild, as sqlx's documentation advises.
+    println!("cargo:rerun-if-changed=migrations");
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     let mut config = tonic_prost_build::Config::new();
     match env::var_os("PROTOC") {
