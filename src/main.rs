@@ -9,6 +9,7 @@ use authd::{
     cli::{Cli, Invocation},
     clock::SystemClock,
     config::Config,
+    listener::Tls,
     server,
 };
 use clap::Parser;
@@ -53,6 +54,11 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let problems = config.problems();
     if !problems.is_empty() {
         return Err(format!("invalid configuration: {}", problems.join("; ")).into());
+    }
+    // A certificate or key that does not load is the operator's mistake, named as one and
+    // before the port or the database; `server::build` loads the files it serves from.
+    if let Some(files) = config.tls_settings() {
+        Tls::load(files).map_err(|problem| format!("invalid configuration: {problem}"))?;
     }
     let listener = TcpListener::bind(config.listen)
         .await

@@ -47,11 +47,15 @@ async fn a_taken_port_is_named_and_nothing_is_created() {
 
 #[tokio::test]
 async fn bad_settings_are_refused_with_the_reason_before_the_database_is_touched() {
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (&["--argon2-memory-kib", "1"], "--argon2-memory-kib 1"),
         (&["--argon2-iterations", "0"], "--argon2-iterations 0"),
         (&["--log", "authd=loud[="], "is not a log filter"),
         (&["--jwt-algorithm", "hs256"], "AUTHD_JWT_SECRET"),
+        (
+            &["--tls-cert", "missing.pem", "--tls-key", "missing.key"],
+            "--tls-cert missing.pem",
+        ),
     ];
     for (args, reason) in cases {
         let (log, left) = refused(args, &[]).await;
