@@ -52,7 +52,7 @@ impl Store {
 
     /// The active user behind a live (unrevoked, unexpired) API key, as of a statement
     /// that starts after this call (reads of concurrent requests share one; see
-    /// [`super::coalesced`]).
+    /// `store::coalesced`).
     pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<KeyUser>, Error> {
         self.refuse_if_down()?;
         self.key_reads.read(key_hash.to_owned(), now).await

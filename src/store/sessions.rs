@@ -117,7 +117,7 @@ impl Store {
 
     /// The user behind access token `jti` and its session, if the token is recorded,
     /// unexpired and its session still live, as of a statement that starts after this
-    /// call (reads of concurrent requests share one; see [`super::coalesced`]).
+    /// call (reads of concurrent requests share one; see `store::coalesced`).
     pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<SessionUser>, Error> {
         self.refuse_if_down()?;
         self.access_reads.read(jti.to_owned(), now).await
