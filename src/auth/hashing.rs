@@ -91,7 +91,7 @@ pub struct Hasher {
     params: Params,
     permits: Arc<Semaphore>,
     /// Idle working-memory buffers; never more than `concurrency` exist.
-    memory: Arc<Mutex<Vec<Memory>>>,
+    memory: Arc<Mutex<Vec<Vec<Block>>>>,
     /// A hash of a random password, verified against when the user does not exist.
     dummy_hash: Arc<str>,
     limits: HashLimits,
@@ -114,8 +114,10 @@ impl Hasher {
         .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
         let mut random = [0u8; 32];
         fill_random(&mut random)?;
+        let mut memory = vec![Block::new(); params.block_count()];
         let started = std::time::Instant::now();
-        let dummy_hash = hash_now(&params, &random, &mut new_memory(params.block_count()))?;
+        let dummy_hash = hash_now(&params, &random, &mut memory)?;
+        drop(memory);
         let first_micros = started.elapsed().as_micros().try_into().unwrap_or(u64::MAX);
         let limits = HashLimits {
             concurrency: limits.concurrency.max(1),
@@ -124,7 +126,8 @@ impl Hasher {
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(limits.concurrency)),
-            // The first hashes under load make the buffers the rest reuse.
+            // The start-up buffer is not kept (an idle server holds no hashing memory): the
+            // first hashes under load make the buffers the rest reuse.
             memory: Arc::new(Mutex::new(Vec::new())),
             dummy_hash: dummy_hash.into(),
             limits,
@@ -190,7 +193,7 @@ impl Hasher {
         &self,
         _place: Reservation,
         deadline: Option<Instant>,
-        work: impl FnOnce(&mut Memory) -> T + Send + 'static,
+        work: impl FnOnce(&mut Vec<Block>) -> T + Send + 'static,
     ) -> Result<T, Error> {
         let longest = Instant::now() + self.limits.max_wait;
         let deadline = deadline.map_or(longest, |deadline| deadline.min(longest));
@@ -216,7 +219,7 @@ impl Hasher {
             .run(move || {
                 let _entered = span.enter();
                 // Holding a permit guarantees a buffer is free or may be made.
-                let mut memory = take_buffer(&pool).unwrap_or_else(|| new_memory(blocks));
+                let mut memory = take_buffer(&pool).unwrap_or_else(|| vec![Block::new(); blocks]);
                 let started = std::time::Instant::now();
                 let result = work(&mut memory);
                 record_duration(&average, started.elapsed());
@@ -273,20 +276,11 @@ fn record_duration(average: &AtomicU64, took: Duration) {
     average.store(new, Ordering::Relaxed);
 }
 
-/// argon2's working memory (`m` KiB per hash, 19 MiB by default).
-type Memory = Vec<Block>;
-
-/// `blocks` zeroed blocks of [`Memory`]: one large allocation, which the system allocator
-/// maps on its own and gives back to the operating system when it is freed.
-fn new_memory(blocks: usize) -> Memory {
-    vec![Block::new(); blocks]
-}
-
-fn take_buffer(pool: &Mutex<Vec<Memory>>) -> Option<Memory> {
+fn take_buffer(pool: &Mutex<Vec<Vec<Block>>>) -> Option<Vec<Block>> {
     pool.lock().ok()?.pop()
 }
 
-fn return_buffer(pool: &Mutex<Vec<Memory>>, memory: Memory) {
+fn return_buffer(pool: &Mutex<Vec<Vec<Block>>>, memory: Vec<Block>) {
     if let Ok(mut pool) = pool.lock() {
         pool.push(memory);
     }
@@ -296,7 +290,7 @@ fn fill_random(bytes: &mut [u8]) -> Result<(), Error> {
     getrandom::fill(bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))
 }
 
-fn hash_now(params: &Params, password: &[u8], memory: &mut Memory) -> Result<String, Error> {
+fn hash_now(params: &Params, password: &[u8], memory: &mut Vec<Block>) -> Result<String, Error> {
     let fail = |e: &dyn std::fmt::Display| Error::Internal(format!("argon2 hash: {e}"));
     let mut salt = [0u8; SALT_BYTES];
     fill_random(&mut salt)?;
@@ -321,7 +315,7 @@ fn hash_now(params: &Params, password: &[u8], memory: &mut Memory) -> Result<Str
 /// Recomputes `stored`'s hash of `password` with `stored`'s own parameters (so hashes made
 /// under older settings, or by Django and imported, keep verifying) and compares in
 /// constant time. Anything unparsable is a mismatch, never an error a client could see.
-fn verify_now(stored: &str, password: &[u8], memory: &mut Memory) -> bool {
+fn verify_now(stored: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
     if django_hashes::is_django_hash(stored) {
         return match django_hashes::parse(stored) {
             Some(DjangoHash::Pbkdf2 {
@@ -338,7 +332,7 @@ fn verify_now(stored: &str, password: &[u8], memory: &mut Memory) -> bool {
 }
 
 /// [`verify_now`] for an argon2 PHC string.
-fn verify_phc(stored: &str, password: &[u8], memory: &mut Memory) -> bool {
+fn verify_phc(stored: &str, password: &[u8], memory: &mut Vec<Block>) -> bool {
     let Ok(phc) = PasswordHash::new(stored) else {
         return false;
     };
