@@ -2,37 +2,22 @@
 //!
 //! Every GetMe (and `/api/me/`, `/auth/me/`) reads its token's or key's row afresh, so a
 //! logout or a revocation from any node or the admin shell takes effect on the very next
-//! request. Done one statement per request, that read is most of the request's cost: on
-//! SQLite each statement is two thread hand-offs to the connection's worker thread, on
-//! PostgreSQL one round trip and one backend wake-up. Here the requests that arrive while
-//! earlier reads are running wait in one queue, and each free slot takes everything queued
-//! (up to [`MAX_BATCH`]) into one `… WHERE key IN (…)` statement.
+//! request. Done one statement per request, that read is most of the request's cost. Here
+//! the reads queue in a [`Batches`] (see `store::batched`), and each batch is one `… WHERE
+//! key IN (…)` statement.
 //!
 //! Nothing gets staler: a request's read is always a statement that *starts after* the
 //! request was queued, so it sees every commit made before the request arrived, exactly as
 //! its own statement would. Requests that name different `now` seconds are read by
-//! separate statements, so expiry stays exact to the second. Under light load a request
-//! finds a free slot and goes at once, alone; batches only grow when requests would
-//! otherwise queue for a connection.
+//! separate statements, so expiry stays exact to the second.
 
 use std::{collections::HashMap, future::Future, sync::Arc};
 
-use tokio::sync::{Semaphore, mpsc, oneshot};
-
+use super::batched::Batches;
 use crate::error::Error;
-
-/// Most reads one statement answers. Large enough that a burst costs a few statements,
-/// small enough that one statement stays a short read.
-pub const MAX_BATCH: usize = 64;
 
 /// Keys read together at one `now`: what one batched statement is asked.
 pub type Batch = (i64, Vec<String>);
-
-struct Pending<T> {
-    key: String,
-    now: i64,
-    reply: oneshot::Sender<Result<Option<T>, Error>>,
-}
 
 /// Runs one batch's statement on the read pool: `sqlite_sql` takes the keys as a JSON
 /// array in `$1` (for `IN (SELECT value FROM json_each($1))`, so a batch of any size is one
@@ -72,7 +57,7 @@ where
 
 /// A queue of reads by key, answered in batches by `read_batch`.
 pub struct Coalescer<T> {
-    queue: mpsc::UnboundedSender<Pending<T>>,
+    reads: Batches<(String, i64), Option<T>>,
 }
 
 impl<T: Clone + Send + 'static> Coalescer<T> {
@@ -84,68 +69,50 @@ impl<T: Clone + Send + 'static> Coalescer<T> {
         F: Fn(Batch) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<(String, T)>, Error>> + Send + 'static,
     {
-        let (queue, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(answer(receiver, in_flight.max(1), Arc::new(read_batch)));
-        Self { queue }
+        let read_batch = Arc::new(read_batch);
+        let reads = Batches::start(in_flight, move |reads: Vec<(String, i64)>| {
+            read_by_second(read_batch.clone(), reads)
+        });
+        Self { reads }
     }
 
     /// The row behind `key` as of a statement that starts after this call.
     pub async fn read(&self, key: String, now: i64) -> Result<Option<T>, Error> {
-        let (reply, answer) = oneshot::channel();
-        self.queue
-            .send(Pending { key, now, reply })
-            .map_err(|_| Error::Internal("the read queue has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| Error::Internal("a batched read was dropped".into()))?
+        self.reads.submit((key, now)).await
     }
 }
 
-/// Takes everything queued whenever a statement slot is free, and runs it as one batch per
-/// distinct `now`.
-async fn answer<T, F, Fut>(
-    mut receiver: mpsc::UnboundedReceiver<Pending<T>>,
-    in_flight: usize,
+/// Answers `reads` with one statement per distinct `now`, each asking every distinct key
+/// once.
+async fn read_by_second<T, F, Fut>(
     read_batch: Arc<F>,
-) where
-    T: Clone + Send + 'static,
-    F: Fn(Batch) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<Vec<(String, T)>, Error>> + Send + 'static,
+    reads: Vec<(String, i64)>,
+) -> Vec<Result<Option<T>, Error>>
+where
+    T: Clone,
+    F: Fn(Batch) -> Fut,
+    Fut: Future<Output = Result<Vec<(String, T)>, Error>>,
 {
-    let slots = Arc::new(Semaphore::new(in_flight));
-    let mut taken = Vec::with_capacity(MAX_BATCH);
-    loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        if receiver.recv_many(&mut taken, MAX_BATCH).await == 0 {
-            return; // the store is gone
-        }
-        let mut by_now: HashMap<i64, Vec<Pending<T>>> = HashMap::new();
-        for pending in taken.drain(..) {
-            by_now.entry(pending.now).or_default().push(pending);
-        }
-        let read_batch = read_batch.clone();
-        tokio::spawn(async move {
-            for (now, waiting) in by_now {
-                let mut keys: Vec<String> = waiting.iter().map(|p| p.key.clone()).collect();
-                keys.sort_unstable();
-                keys.dedup();
-                let found = read_batch((now, keys))
-                    .await
-                    .map(|rows| rows.into_iter().collect::<HashMap<_, _>>());
-                for pending in waiting {
-                    let answer = match &found {
-                        Ok(rows) => Ok(rows.get(&pending.key).cloned()),
-                        Err(error) => Err(error.clone()),
-                    };
-                    // A request that gave up waiting has dropped its receiver: nothing to do.
-                    let _ = pending.reply.send(answer);
-                }
-            }
-            drop(slot);
-        });
+    let mut by_now: HashMap<i64, Vec<&str>> = HashMap::new();
+    for (key, now) in &reads {
+        by_now.entry(*now).or_default().push(key);
     }
+    let mut found: HashMap<i64, Result<HashMap<String, T>, Error>> = HashMap::new();
+    for (now, mut keys) in by_now {
+        keys.sort_unstable();
+        keys.dedup();
+        let keys = keys.into_iter().map(str::to_owned).collect();
+        let rows = read_batch((now, keys)).await;
+        found.insert(now, rows.map(|rows| rows.into_iter().collect()));
+    }
+    reads
+        .iter()
+        .map(|(key, now)| match found.get(now) {
+            Some(Ok(rows)) => Ok(rows.get(key).cloned()),
+            Some(Err(error)) => Err(error.clone()),
+            None => Err(Error::Internal("a coalesced read was not asked".into())),
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -59,6 +59,7 @@ macro_rules! on_reader {
 
 mod accounts;
 mod api_keys;
+mod batched;
 mod coalesced;
 mod django_imports;
 pub mod django_source;
