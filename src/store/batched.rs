@@ -22,6 +22,10 @@ use crate::error::Error;
 /// statements, small enough that one batch stays short.
 pub const MAX_BATCH: usize = 64;
 
+/// Requests answered together by one batch, by `queue` (`refresh`, `access_token`,
+/// `api_key`): a histogram whose count is the batches and whose sum is the requests.
+pub const BATCH_SIZE: &str = "authd_db_batch_size";
+
 type Reply<Resp> = oneshot::Sender<Result<Resp, Error>>;
 
 /// A queue of `Req`s, answered in batches.
@@ -30,15 +34,16 @@ pub struct Batches<Req, Resp> {
 }
 
 impl<Req: Send + 'static, Resp: Send + 'static> Batches<Req, Resp> {
-    /// Starts the task that answers the queue, with at most `in_flight` handler calls
-    /// running at once. `handle(requests)` returns one answer per request, in their order.
-    pub fn start<F, Fut>(in_flight: usize, handle: F) -> Self
+    /// Starts the task that answers the queue called `name` (its `queue` label on
+    /// [`BATCH_SIZE`]), with at most `in_flight` handler calls running at once.
+    /// `handle(requests)` returns one answer per request, in their order.
+    pub fn start<F, Fut>(name: &'static str, in_flight: usize, handle: F) -> Self
     where
         F: Fn(Vec<Req>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Vec<Result<Resp, Error>>> + Send + 'static,
     {
         let (queue, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(answer(receiver, in_flight.max(1), Arc::new(handle)));
+        tokio::spawn(answer(name, receiver, in_flight.max(1), Arc::new(handle)));
         Self { queue }
     }
 
@@ -56,6 +61,7 @@ impl<Req: Send + 'static, Resp: Send + 'static> Batches<Req, Resp> {
 
 /// Takes everything queued whenever a slot is free, and hands it to one handler call.
 async fn answer<Req, Resp, F, Fut>(
+    queue: &'static str,
     mut receiver: mpsc::UnboundedReceiver<(Req, Reply<Resp>)>,
     in_flight: usize,
     handle: Arc<F>,
@@ -75,6 +81,7 @@ async fn answer<Req, Resp, F, Fut>(
             return; // the store is gone
         }
         let (requests, replies): (Vec<Req>, Vec<Reply<Resp>>) = taken.drain(..).unzip();
+        metrics::histogram!(BATCH_SIZE, "queue" => queue).record(requests.len() as f64);
         let handled = handle(requests);
         tokio::spawn(async move {
             let mut answers = handled.await.into_iter();
@@ -102,7 +109,7 @@ mod tests {
     async fn concurrent_requests_share_handler_calls_and_each_gets_its_own_answer() {
         let calls = Arc::new(AtomicUsize::new(0));
         let counted = calls.clone();
-        let batches = Arc::new(Batches::start(1, move |requests: Vec<u32>| {
+        let batches = Arc::new(Batches::start("test", 1, move |requests: Vec<u32>| {
             counted.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -125,7 +132,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_handler_that_answers_too_few_fails_the_rest_not_the_queue() {
-        let batches = Batches::start(1, |requests: Vec<u32>| async move {
+        let batches = Batches::start("test", 1, |requests: Vec<u32>| async move {
             requests.into_iter().filter(|n| *n != 0).map(Ok).collect()
         });
         assert!(matches!(batches.submit(0).await, Err(Error::Internal(_))));

@@ -61,16 +61,16 @@ pub struct Coalescer<T> {
 }
 
 impl<T: Clone + Send + 'static> Coalescer<T> {
-    /// Starts the task that answers the queue, with at most `in_flight` statements running
-    /// at once. `read_batch(now, keys)` returns the rows found, by key; a key it does not
+    /// Starts the task that answers the queue named `queue`, with at most `in_flight`
+    /// statements running at once. `read_batch(now, keys)` returns the rows found, by key; a key it does not
     /// return is not live.
-    pub fn start<F, Fut>(in_flight: usize, read_batch: F) -> Self
+    pub fn start<F, Fut>(queue: &'static str, in_flight: usize, read_batch: F) -> Self
     where
         F: Fn(Batch) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Vec<(String, T)>, Error>> + Send + 'static,
     {
         let read_batch = Arc::new(read_batch);
-        let reads = Batches::start(in_flight, move |reads: Vec<(String, i64)>| {
+        let reads = Batches::start(queue, in_flight, move |reads: Vec<(String, i64)>| {
             read_by_second(read_batch.clone(), reads)
         });
         Self { reads }
@@ -125,7 +125,7 @@ mod tests {
     async fn concurrent_reads_share_statements_and_each_gets_its_own_row() {
         let statements = Arc::new(AtomicUsize::new(0));
         let counted = statements.clone();
-        let coalescer = Coalescer::start(1, move |(now, keys): Batch| {
+        let coalescer = Coalescer::start("test", 1, move |(now, keys): Batch| {
             counted.fetch_add(1, Ordering::SeqCst);
             async move {
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -163,7 +163,7 @@ mod tests {
 
     #[tokio::test]
     async fn reads_at_different_seconds_get_their_own_statements() {
-        let coalescer = Coalescer::start(1, |(now, keys): Batch| async move {
+        let coalescer = Coalescer::start("test", 1, |(now, keys): Batch| async move {
             Ok(keys.into_iter().map(|key| (key, now)).collect())
         });
         let (a, b) = tokio::join!(
@@ -176,7 +176,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_statement_fails_every_read_in_it() {
-        let coalescer: Coalescer<()> = Coalescer::start(2, |_batch: Batch| async move {
+        let coalescer: Coalescer<()> = Coalescer::start("test", 2, |_batch: Batch| async move {
             Err(Error::Unavailable("down".into()))
         });
         let (a, b) = tokio::join!(coalescer.read("a".into(), 1), coalescer.read("b".into(), 1));

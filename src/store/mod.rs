@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use sqlx::{PgPool, SqlitePool};
 
 use crate::{
-    auth::model::{KeyUser, SessionUser},
+    auth::model::{KeyUser, Rotation, SessionUser},
     error::Error,
 };
 
@@ -34,11 +34,22 @@ macro_rules! on_writer {
     };
     ($store:expr, sqlite: $sqlite:ident => $on_sqlite:expr, postgres: $pg:ident => $on_pg:expr) => {{
         $store.refuse_if_down()?;
-        match &$store.pools {
+        writer_of!($store.pools, sqlite: $sqlite => $on_sqlite, postgres: $pg => $on_pg)
+    }};
+}
+
+/// As [`on_writer!`], on `$pools` itself and without the "database is down" check: for
+/// the work a batch does after its requests were each checked on the way in.
+macro_rules! writer_of {
+    ($pools:expr, $db:ident => $body:expr) => {
+        writer_of!($pools, sqlite: $db => $body, postgres: $db => $body)
+    };
+    ($pools:expr, sqlite: $sqlite:ident => $on_sqlite:expr, postgres: $pg:ident => $on_pg:expr) => {
+        match &$pools {
             $crate::store::Pools::Sqlite { writer: $sqlite, .. } => $on_sqlite,
             $crate::store::Pools::Postgres { pool: $pg } => $on_pg,
         }
-    }};
+    };
 }
 
 /// Runs `$body` with `$db` bound to the pool for reads, once per backend; fails at once with
@@ -76,6 +87,7 @@ mod sqlite;
 mod user_keys;
 mod users;
 
+pub use batched::BATCH_SIZE;
 pub use pool_usage::PoolUsage;
 
 /// The database in use: its pools, and whether it is known to be down.
@@ -88,6 +100,8 @@ pub struct Store {
     /// The per-request reads of access tokens and API keys, coalesced.
     access_reads: coalesced::Coalescer<SessionUser>,
     key_reads: coalesced::Coalescer<KeyUser>,
+    /// The refreshes of concurrent requests, spent together (`sessions/rotation_batch.rs`).
+    rotations: batched::Batches<sessions::RotationRequest, Rotation>,
 }
 
 /// The pools, sized to the engine.
@@ -126,20 +140,28 @@ impl Store {
         // connections the writes need.
         let in_flight = std::thread::available_parallelism().map_or(2, |n| n.get());
         let on = pools.clone();
-        let access_reads = coalesced::Coalescer::start(in_flight, move |batch| {
+        let access_reads = coalesced::Coalescer::start("access_token", in_flight, move |batch| {
             let pools = on.clone();
             async move { sessions::live_access_tokens(&pools, batch).await }
         });
         let on = pools.clone();
-        let key_reads = coalesced::Coalescer::start(in_flight, move |batch| {
+        let key_reads = coalesced::Coalescer::start("api_key", in_flight, move |batch| {
             let pools = on.clone();
             async move { api_keys::live_api_keys(&pools, batch).await }
+        });
+        // One batch of refreshes at a time: SQLite has one writer anyway, and on PostgreSQL
+        // two batches of one node would only wait for each other's row locks.
+        let on = pools.clone();
+        let rotations = batched::Batches::start("refresh", 1, move |requests| {
+            let pools = on.clone();
+            async move { sessions::rotate_all(&pools, requests).await }
         });
         Ok(Self {
             pools,
             down: AtomicBool::new(false),
             access_reads,
             key_reads,
+            rotations,
         })
     }
 

@@ -84,6 +84,10 @@ macro_rules! revoke_if_spent {
 
 mod by_user;
 mod rotation;
+mod rotation_batch;
+
+pub(super) use rotation::RotationRequest;
+pub(super) use rotation_batch::rotate_all;
 
 impl Store {
     /// Records a new session, over for good at `ends_at`, and its first token pair.

@@ -41,6 +41,8 @@ const REQUEST_BUCKETS: &[f64] = &[
 const HASH_WAIT_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+/// Requests per batch: 1 when idle, up to the batch limit (64) under load.
+const BATCH_SIZE_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0];
 
 /// How often recorded histogram samples are folded into their buckets.
 const UPKEEP_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
@@ -59,6 +61,12 @@ fn install() -> PrometheusHandle {
         })
         .and_then(|b| {
             b.set_buckets_for_metric(Matcher::Full(events::HASH_WAIT.into()), HASH_WAIT_BUCKETS)
+        })
+        .and_then(|b| {
+            b.set_buckets_for_metric(
+                Matcher::Full(crate::store::BATCH_SIZE.into()),
+                BATCH_SIZE_BUCKETS,
+            )
         });
     let handle = match builder {
         Ok(builder) => {
@@ -119,6 +127,10 @@ fn describe() {
         events::HASH_WAIT,
         metrics::Unit::Seconds,
         "How long requests waited for a password-hashing slot."
+    );
+    describe_histogram!(
+        crate::store::BATCH_SIZE,
+        "Requests answered together by one batch of statements, by queue."
     );
     describe_gauge!(
         DB_CONNECTIONS,

@@ -33,6 +33,7 @@ mod postgres_tls;
 mod readme_examples;
 mod readme_table;
 mod refresh;
+mod refresh_batches;
 mod refresh_grace;
 mod register;
 mod replays;

@@ -25,13 +25,27 @@
 //! `UPDATE`) sees the winner's commit. The grace `UPDATE` holds the same row lock until its
 //! sibling is inserted, so a spend of that generation waits for the sibling, and spends it.
 //! Nothing here extends a session past its fixed `ends_at`.
+//!
+//! Concurrent refreshes share one transaction (`rotation_batch.rs`): the statements below,
+//! made set-based, run once for every request that was waiting. This file keeps the one-
+//! request form, which a batch of one uses, and every request of a batch that failed as a
+//! whole (a deadlock with another node, say) is retried with, one by one.
 
 use super::{INSERT_TOKEN, REVOKE_REUSED, SPENT_TOKEN_SESSION, Spent};
 use crate::{
     auth::model::{Rotation, RotationRule, TokenPair},
     error::Error,
-    store::Store,
+    store::{Pools, Store},
 };
+
+/// One request to spend a refresh token, as [`Store::rotate_refresh`] was asked.
+pub struct RotationRequest {
+    pub jti: String,
+    pub user_id: i64,
+    pub now: i64,
+    pub pair: TokenPair,
+    pub grace: i64,
+}
 
 impl Store {
     /// Spends refresh token `jti` of `user_id` and records `pair` in the next generation of
@@ -45,8 +59,34 @@ impl Store {
         pair: &TokenPair,
         rule: RotationRule,
     ) -> Result<Rotation, Error> {
-        // The one conditional write that decides who spends the token's generation.
-        const SPEND: &str = "UPDATE sessions
+        self.refuse_if_down()?;
+        self.rotations
+            .submit(RotationRequest {
+                jti: jti.to_owned(),
+                user_id,
+                now,
+                pair: pair.clone(),
+                grace: rule.grace,
+            })
+            .await
+    }
+}
+
+/// [`Store::rotate_refresh`] for one request, in a transaction of its own.
+pub(super) async fn rotate_one(
+    pools: &Pools,
+    request: &RotationRequest,
+) -> Result<Rotation, Error> {
+    let RotationRequest {
+        jti,
+        user_id,
+        now,
+        pair,
+        grace,
+    } = request;
+    let (now, user_id, grace) = (*now, *user_id, *grace);
+    // The one conditional write that decides who spends the token's generation.
+    const SPEND: &str = "UPDATE sessions
              SET generation = generation + 1, rotated_at = $1, last_used_at = $1,
                  expires_at = $4
              WHERE revoked_at IS NULL AND ends_at > $1 AND user_id = $3
@@ -56,11 +96,11 @@ impl Store {
                AND generation = (SELECT generation FROM tokens WHERE jti = $2)
                AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.is_active)
              RETURNING id, generation";
-        const SPEND_TOKENS: &str = "UPDATE tokens SET spent_at = $1
+    const SPEND_TOKENS: &str = "UPDATE tokens SET spent_at = $1
              WHERE session_id = $2 AND kind = 'refresh' AND generation = $3
                AND spent_at IS NULL";
-        // A retry of the generation just spent, inside the window: a sibling, no spending.
-        const RETRY: &str = "UPDATE sessions
+    // A retry of the generation just spent, inside the window: a sibling, no spending.
+    const RETRY: &str = "UPDATE sessions
              SET last_used_at = $1,
                  expires_at = CASE WHEN expires_at < $4 THEN $4 ELSE expires_at END
              WHERE revoked_at IS NULL AND ends_at > $1 AND user_id = $3
@@ -70,48 +110,47 @@ impl Store {
                AND generation = (SELECT generation + 1 FROM tokens WHERE jti = $2)
                AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.is_active)
              RETURNING id, generation";
-        let rotation = on_writer!(self, db => {
-            let mut tx = db.begin().await?;
-            let spent: Option<(i64, i64)> = sqlx::query_as(SPEND)
+    let rotation = writer_of!(pools, db => {
+        let mut tx = db.begin().await?;
+        let spent: Option<(i64, i64)> = sqlx::query_as(SPEND)
+            .bind(now)
+            .bind(jti)
+            .bind(user_id)
+            .bind(pair.refresh.expires_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let rotation = if let Some((session_id, generation)) = spent {
+            sqlx::query(SPEND_TOKENS)
+                .bind(now)
+                .bind(session_id)
+                .bind(generation - 1)
+                .execute(&mut *tx)
+                .await?;
+            record_pair!(tx, session_id, generation, pair);
+            Rotation::Rotated
+        } else {
+            let retried: Option<(i64, i64)> = sqlx::query_as(RETRY)
                 .bind(now)
                 .bind(jti)
                 .bind(user_id)
                 .bind(pair.refresh.expires_at)
+                .bind(grace)
                 .fetch_optional(&mut *tx)
                 .await?;
-            let rotation = if let Some((session_id, generation)) = spent {
-                sqlx::query(SPEND_TOKENS)
-                    .bind(now)
-                    .bind(session_id)
-                    .bind(generation - 1)
-                    .execute(&mut *tx)
-                    .await?;
-                record_pair!(tx, session_id, generation, pair);
-                Rotation::Rotated
-            } else {
-                let retried: Option<(i64, i64)> = sqlx::query_as(RETRY)
-                    .bind(now)
-                    .bind(jti)
-                    .bind(user_id)
-                    .bind(pair.refresh.expires_at)
-                    .bind(rule.grace)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                match retried {
-                    Some((session_id, generation)) => {
-                        record_pair!(tx, session_id, generation, pair);
-                        Rotation::Retried
-                    }
-                    None => match revoke_if_spent!(tx, jti, now) {
-                        Spent::No => Rotation::Rejected,
-                        Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
-                        Spent::AlreadyOver => Rotation::Replayed,
-                    },
+            match retried {
+                Some((session_id, generation)) => {
+                    record_pair!(tx, session_id, generation, pair);
+                    Rotation::Retried
                 }
-            };
-            tx.commit().await?;
-            rotation
-        });
-        Ok(rotation)
-    }
+                None => match revoke_if_spent!(tx, jti, now) {
+                    Spent::No => Rotation::Rejected,
+                    Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
+                    Spent::AlreadyOver => Rotation::Replayed,
+                },
+            }
+        };
+        tx.commit().await?;
+        rotation
+    });
+    Ok(rotation)
 }

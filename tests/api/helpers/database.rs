@@ -19,7 +19,7 @@ const POSTGRES_URL_VARIABLE: &str = "AUTHD_TEST_POSTGRES_URL";
 
 /// A new, empty database for one test: a SQLite file in `dir`, or a new database on the
 /// PostgreSQL server.
-pub(super) async fn fresh_database(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     sqlx::any::install_default_drivers();
     match std::env::var(BACKEND_VARIABLE).as_deref() {
         Ok("postgres") => {

@@ -27,7 +27,7 @@ mod values;
 pub use app::{TEST_KEK, TestApp};
 pub use certs::{ServerCert, TestCa, write_whole};
 pub use command::{Ran, authd, authd_in_terminal, authd_with_env};
-pub use database::{count, postgres_database, require_postgres, rows, scalars};
+pub use database::{count, fresh_database, postgres_database, require_postgres, rows, scalars};
 pub use grpc::{assert_unauthenticated, pairs, violations};
 pub use guarded::{AppClock, guarded_grpc, guarded_http, health_check, intercepted_grpc, jwks_url};
 pub use node::{Node, refused_start};
