@@ -24,6 +24,9 @@ pub const REFRESH_REUSE: &str = "authd_refresh_reuse_detected_total";
 pub const HASH_QUEUE_DEPTH: &str = "authd_hash_queue_depth";
 /// How long requests waited for a hashing slot, admitted or not.
 pub const HASH_WAIT: &str = "authd_hash_wait_seconds";
+/// Requests answered together by one batch of statements, by `queue`: recorded by the
+/// store, which batches them, and named here with the rest of the core's series.
+pub const DB_BATCH_SIZE: &str = crate::store::BATCH_SIZE;
 
 /// Counts one password login by how it ended, and writes the audit line of a success (a
 /// failure's line is written where the failure is decided).

@@ -64,7 +64,7 @@ fn install() -> PrometheusHandle {
         })
         .and_then(|b| {
             b.set_buckets_for_metric(
-                Matcher::Full(crate::store::BATCH_SIZE.into()),
+                Matcher::Full(events::DB_BATCH_SIZE.into()),
                 BATCH_SIZE_BUCKETS,
             )
         });
@@ -129,7 +129,7 @@ fn describe() {
         "How long requests waited for a password-hashing slot."
     );
     describe_histogram!(
-        crate::store::BATCH_SIZE,
+        events::DB_BATCH_SIZE,
         "Requests answered together by one batch of statements, by queue."
     );
     describe_gauge!(
