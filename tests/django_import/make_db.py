@@ -1,7 +1,7 @@
 """Makes a real Django database to import from, the way the Django projects authd replaces
 made theirs: Django's own migrations for auth and DRF's authtoken, users created through
 Django's ORM (so their hashes are Django's own: PBKDF2-SHA256 by default, plus one
-PBKDF2-SHA1 and one Argon2 user), DRF token keys, and seed 2's own `jwt_api_member`
+PBKDF2-SHA1 and one Argon2 user; the PBKDF2 ones with a test's iteration count), DRF token keys, and seed 2's own `jwt_api_member`
 table.
 
     python make_db.py PATH.sqlite3
@@ -28,9 +28,11 @@ settings.configure(
         "members",
     ],
     DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": sys.argv[1]}},
+    # Django's PBKDF2 hashers with fewer iterations (quick_hashers.py), so that checking
+    # the imported hashes takes milliseconds rather than seconds in a test build.
     PASSWORD_HASHERS=[
-        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-        "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+        "quick_hashers.QuickPBKDF2PasswordHasher",
+        "quick_hashers.QuickPBKDF2SHA1PasswordHasher",
         "django.contrib.auth.hashers.Argon2PasswordHasher",
     ],
 )
