@@ -33,7 +33,7 @@ cargo test --locked --workspace "$@"
 chromium=${CHROMIUM:-/usr/bin/chromium}
 if [ -x "$chromium" ] && [ -d web/node_modules/playwright-core ]; then
   echo
-  echo "==> the demo page in headless Chromium"
+  echo "==> [${SECONDS}s] the demo page in headless Chromium"
   cargo build --locked --bin authd
   (cd web && AUTHD_BIN=../target/debug/authd CHROMIUM="$chromium" node --test e2e/)
 elif [ "${CI:-}" = "true" ]; then
@@ -47,7 +47,7 @@ fi
 schemathesis=${SCHEMATHESIS:-.venv/bin/schemathesis}
 if [ -x "$schemathesis" ]; then
   echo
-  echo "==> the REST gateway against its OpenAPI document (schemathesis)"
+  echo "==> [${SECONDS}s] the REST gateway against its OpenAPI document (schemathesis)"
   scripts/contract.sh "$schemathesis"
 elif [ "${CI:-}" = "true" ]; then
   echo "CI requires the contract test: $schemathesis is missing" >&2
@@ -60,7 +60,7 @@ fi
 django_python=${AUTHD_TEST_DJANGO_PYTHON:-.venv-django/bin/python}
 if [ -x "$django_python" ]; then
   echo
-  echo "==> with real Django: simplejwt verifying authd's tokens, import-django"
+  echo "==> [${SECONDS}s] with real Django: simplejwt verifying authd's tokens, import-django"
   export AUTHD_TEST_DJANGO_PYTHON="$django_python"
   cargo test --locked --test api django_ -- --ignored
 elif [ "${CI:-}" = "true" ]; then
@@ -74,7 +74,7 @@ fi
 grpcurl=${AUTHD_TEST_GRPCURL:-.venv-grpcurl/bin/grpcurl}
 if [ -x "$grpcurl" ]; then
   echo
-  echo "==> the README's shell examples, in order, with real grpcurl and curl"
+  echo "==> [${SECONDS}s] the README's shell examples, in order, with real grpcurl and curl"
   AUTHD_TEST_GRPCURL="$grpcurl" cargo test --locked --test api readme_examples -- --ignored
 elif [ "${CI:-}" = "true" ]; then
   echo "CI requires the README examples test: $grpcurl is missing" >&2
@@ -108,7 +108,7 @@ drop_test_databases() {
 }
 drop_test_databases
 echo
-echo "==> the integration suite on PostgreSQL"
+echo "==> [${SECONDS}s] the integration suite on PostgreSQL"
 # --include-ignored is for the test binary: after the `--` the extra arguments may hold.
 # The Django consumer and the README's examples ran above and do not depend on the backend;
 # the import does, and runs again when Django is there.
