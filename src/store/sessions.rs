@@ -7,7 +7,8 @@ use super::{
 };
 use crate::{
     auth::model::{
-        EndedSessionToken, Ending, RefreshSession, Revoked, SessionOrigin, SessionUser, TokenPair,
+        EndedSessionToken, Ending, RefreshSession, Revoked, Rotation, SessionOrigin, SessionUser,
+        TokenPair,
     },
     error::Error,
 };
@@ -53,6 +54,17 @@ enum Spent {
     RevokedNow(i64),
     /// Spent before, and its session was already over: nothing was written.
     AlreadyOver,
+}
+
+impl From<Spent> for Rotation {
+    /// What a refresh that could neither spend nor retry its token comes to.
+    fn from(spent: Spent) -> Self {
+        match spent {
+            Spent::No => Rotation::Rejected,
+            Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
+            Spent::AlreadyOver => Rotation::Replayed,
+        }
+    }
 }
 
 /// Reuse detection, inside transaction `$tx`: if refresh token `$jti` was already spent,

@@ -142,11 +142,7 @@ pub(super) async fn rotate_one(
                     record_pair!(tx, session_id, generation, pair);
                     Rotation::Retried
                 }
-                None => match revoke_if_spent!(tx, jti, now) {
-                    Spent::No => Rotation::Rejected,
-                    Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
-                    Spent::AlreadyOver => Rotation::Replayed,
-                },
+                None => Rotation::from(revoke_if_spent!(tx, jti, now)),
             }
         };
         tx.commit().await?;

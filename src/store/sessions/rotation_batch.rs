@@ -286,11 +286,7 @@ macro_rules! rotate_in {
             }
             for &i in &round {
                 if outcomes[i].is_none() {
-                    outcomes[i] = Some(match revoke_if_spent!(tx, &$requests[i].jti, now) {
-                        Spent::No => Rotation::Rejected,
-                        Spent::RevokedNow(session_id) => Rotation::Reused { session_id },
-                        Spent::AlreadyOver => Rotation::Replayed,
-                    });
+                    outcomes[i] = Some(Rotation::from(revoke_if_spent!(tx, &$requests[i].jti, now)));
                 }
             }
         }
