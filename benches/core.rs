@@ -38,7 +38,7 @@ fn main() {
         access_lifetime: 3600,
         refresh_lifetime: 86_400,
     };
-    let signer = TokenSigner::new(settings, &key, &[]);
+    let signer = TokenSigner::new(settings, &key, &[]).unwrap();
     let token = signer
         .issue(TokenKind::Access, 42, now, i64::MAX)
         .unwrap()

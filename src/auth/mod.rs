@@ -41,6 +41,7 @@ pub mod throttle;
 pub mod tokens;
 
 mod introspection;
+mod jws;
 mod login_email;
 mod password_change;
 mod register;

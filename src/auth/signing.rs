@@ -72,9 +72,9 @@ impl Signing {
                     tracing::info!(kid = %ring.active.kid, "created a new signing key");
                 }
                 let signer = TokenSigner::new(settings.clone(), &ring.active, &ring.verifying);
-                // The signer holds its own copy; these clear bytes are not needed any more.
+                // The signer holds the key parsed; these clear bytes are not needed any more.
                 zeroize::Zeroize::zeroize(&mut ring.active.private_pkcs8);
-                (signer, Some(Mutex::new(version)))
+                (signer?, Some(Mutex::new(version)))
             }
         };
         Ok(Self {
@@ -120,6 +120,7 @@ impl Signing {
         let mut ring = keys::load(store, &self.kek).await?;
         let signer = TokenSigner::new(self.settings.clone(), &ring.active, &ring.verifying);
         zeroize::Zeroize::zeroize(&mut ring.active.private_pkcs8);
+        let signer = signer?;
         tracing::info!(
             event = "key.reloaded",
             kid = %signer.signing_kid(),

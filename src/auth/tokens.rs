@@ -18,6 +18,8 @@ use std::{collections::HashMap, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
+
+use super::jws::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::model::{IssuedToken, KeyAlgorithm, KeyPair, TokenKind, VerificationKey};
@@ -56,10 +58,9 @@ pub struct TokenSigner {
     /// What the JWKS may publish: every asymmetric key this signer verifies (none for HS256).
     public_keys: Vec<VerificationKey>,
     signing_kid: String,
-    signing_algorithm: Algorithm,
-    signing_key: EncodingKey,
+    signing_key: SigningKey,
     /// Each known `kid` with the one algorithm its tokens may use.
-    verifying_keys: HashMap<String, (Algorithm, DecodingKey)>,
+    verifying_keys: HashMap<String, (Algorithm, VerifyingKey)>,
     /// Tokens whose header and signature this signer has already checked, by their exact
     /// text, with the claims they carry. See [`TokenSigner::verify`].
     verified: quick_cache::sync::Cache<Box<str>, Arc<Claims>>,
@@ -76,16 +77,14 @@ fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
     }
 }
 
-fn decoding_key(key: &VerificationKey) -> DecodingKey {
-    match key.algorithm {
-        KeyAlgorithm::EdDsa => DecodingKey::from_ed_der(&key.public_key),
-        KeyAlgorithm::Es256 => DecodingKey::from_ec_der(&key.public_key),
-    }
-}
-
 impl TokenSigner {
     /// Signs with `active`; verifies tokens signed by any of `verifying` (and `active`).
-    pub fn new(settings: TokenSettings, active: &KeyPair, verifying: &[VerificationKey]) -> Self {
+    pub fn new(
+        settings: TokenSettings,
+        active: &KeyPair,
+        verifying: &[VerificationKey],
+    ) -> Result<Self, Error> {
+        let signing_key = SigningKey::from_pair(active)?;
         let mut public_keys: Vec<VerificationKey> = verifying.to_vec();
         if !public_keys.iter().any(|key| key.kid == active.kid) {
             public_keys.insert(
@@ -101,23 +100,18 @@ impl TokenSigner {
         let verifying_keys = public_keys
             .iter()
             .map(|key| {
-                let entry = (jws_algorithm(key.algorithm), decoding_key(key));
+                let entry = (jws_algorithm(key.algorithm), VerifyingKey::from_public(key));
                 (key.kid.clone(), entry)
             })
             .collect();
-        let signing_key = match active.algorithm {
-            KeyAlgorithm::EdDsa => EncodingKey::from_ed_der(&active.private_pkcs8),
-            KeyAlgorithm::Es256 => EncodingKey::from_ec_der(&active.private_pkcs8),
-        };
-        Self {
+        Ok(Self {
             public_keys,
             signing_kid: active.kid.clone(),
-            signing_algorithm: jws_algorithm(active.algorithm),
             signing_key,
             verifying_keys,
             settings,
             verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
-        }
+        })
     }
 
     /// Signs and verifies with a secret shared with the verifying services (HS256). Its
@@ -126,13 +120,15 @@ impl TokenSigner {
         let kid = secret.kid();
         let verifying_keys = HashMap::from([(
             kid.clone(),
-            (Algorithm::HS256, DecodingKey::from_secret(secret.expose())),
+            (
+                Algorithm::HS256,
+                VerifyingKey::Hs256(DecodingKey::from_secret(secret.expose())),
+            ),
         )]);
         Self {
             public_keys: Vec::new(),
             signing_kid: kid,
-            signing_algorithm: Algorithm::HS256,
-            signing_key: EncodingKey::from_secret(secret.expose()),
+            signing_key: SigningKey::Hs256(EncodingKey::from_secret(secret.expose())),
             verifying_keys,
             settings,
             verified: quick_cache::sync::Cache::new(VERIFIED_CAPACITY),
@@ -166,10 +162,9 @@ impl TokenSigner {
             aud: self.settings.audience.clone(),
             nbf: None,
         };
-        let mut header = Header::new(self.signing_algorithm);
+        let mut header = Header::new(self.signing_key.algorithm());
         header.kid = Some(self.signing_kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)
-            .map_err(|e| Error::Internal(format!("signing a token: {e}")))?;
+        let token = self.signing_key.sign(&header, &claims)?;
         Ok(IssuedToken {
             token,
             jti: claims.jti,
@@ -252,9 +247,7 @@ impl TokenSigner {
         if header.alg != *algorithm {
             return Err(Error::InvalidToken);
         }
-        let genuine = jsonwebtoken::crypto::verify(signature, message.as_bytes(), key, *algorithm)
-            .map_err(|_| Error::InvalidToken)?;
-        if !genuine {
+        if !key.verifies(message.as_bytes(), signature) {
             return Err(Error::InvalidToken);
         }
         decode_part(payload)

@@ -15,7 +15,7 @@ fn settings() -> TokenSettings {
 
 fn signer_with(settings: TokenSettings) -> Result<(TokenSigner, KeyPair), Error> {
     let key = KeyPair::generate(KeyAlgorithm::EdDsa, NOW)?;
-    Ok((TokenSigner::new(settings, &key, &[]), key))
+    Ok((TokenSigner::new(settings, &key, &[])?, key))
 }
 
 #[test]
@@ -312,7 +312,7 @@ mod properties {
 #[test]
 fn es256_tokens_verify_and_say_so_in_their_header() -> Result<(), Error> {
     let key = KeyPair::generate(KeyAlgorithm::Es256, NOW)?;
-    let signer = TokenSigner::new(settings(), &key, &[]);
+    let signer = TokenSigner::new(settings(), &key, &[])?;
     let issued = signer.issue(TokenKind::Access, 7, NOW, i64::MAX)?;
     let header = jsonwebtoken::decode_header(&issued.token).map_err(|_| Error::InvalidToken)?;
     assert_eq!(header.alg, Algorithm::ES256);
@@ -338,7 +338,7 @@ fn each_kid_accepts_only_its_own_algorithm() -> Result<(), Error> {
         public_key: ed.public_key.clone(),
         rotated_at: Some(NOW),
     }];
-    let signer = TokenSigner::new(settings(), &ec, &verifying);
+    let signer = TokenSigner::new(settings(), &ec, &verifying)?;
     // Both keys' own tokens verify...
     let mut ed_header = Header::new(Algorithm::EdDSA);
     ed_header.kid = Some(ed.kid.clone());
