@@ -125,9 +125,18 @@ pub enum EndedSessionToken {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshSession {
     /// The session is live until `ends_at` at the latest (no refresh moves it).
-    Live { ends_at: i64 },
+    Live(LiveSession),
     /// The session is over.
     Over(EndedSessionToken),
+}
+
+/// A live session, as a refresh token names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveSession {
+    /// The session's row; a token never moves to another.
+    pub session_id: i64,
+    /// When the session ends for good.
+    pub ends_at: i64,
 }
 
 /// The rule a claim on a username's login attempts follows; the numbers are the core's.

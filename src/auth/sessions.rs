@@ -20,8 +20,8 @@ use super::{
     fields::{Input, Password, login_username, required_text},
     hashing::Reservation,
     model::{
-        Credential, EndedSessionToken, Ending, Identity, PasswordRecord, RefreshSession, Revoked,
-        Rotation, SessionOrigin, TokenKind, TokenPair, User,
+        Credential, EndedSessionToken, Ending, Identity, LiveSession, PasswordRecord,
+        RefreshSession, Revoked, Rotation, SessionOrigin, TokenKind, TokenPair, User,
     },
     tokens::random_hex,
 };
@@ -160,11 +160,20 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.verify_token(ctx, token, TokenKind::Refresh).await?;
         tracing::Span::current().record("user_id", claims.user_id);
-        let ends_at = self.live_session_end(ctx, &claims.jti).await?;
-        let pair = self.issue_pair(ctx, claims.user_id, ends_at).await?;
+        let session = self.live_session(ctx, &claims.jti).await?;
+        let pair = self
+            .issue_pair(ctx, claims.user_id, session.ends_at)
+            .await?;
         let rotation = self
             .store
-            .rotate_refresh(&claims.jti, claims.user_id, ctx.now, &pair, self.rotation)
+            .rotate_refresh(
+                &claims.jti,
+                session,
+                claims.user_id,
+                ctx.now,
+                &pair,
+                self.rotation,
+            )
             .await?;
         match rotation {
             Rotation::Rotated => {
@@ -190,7 +199,7 @@ impl Auth {
         let token = required_text(Field::RefreshToken, refresh_token)?;
         let claims = self.verify_token(ctx, token, TokenKind::Refresh).await?;
         tracing::Span::current().record("user_id", claims.user_id);
-        self.live_session_end(ctx, &claims.jti).await?;
+        self.live_session(ctx, &claims.jti).await?;
         match self.store.end_session(&claims.jti, ctx.now).await? {
             Ending::Ended => {
                 tracing::info!(event = "session.ended", "session ended");
@@ -202,12 +211,12 @@ impl Auth {
         }
     }
 
-    /// When the live session of refresh token `jti` ends for good. A token never recorded,
+    /// The live session of refresh token `jti`, and when it ends for good. A token never recorded,
     /// or whose session is already over, is refused on this read: whatever it is presented
     /// for, nothing is left to change.
-    async fn live_session_end(&self, ctx: &Context, jti: &str) -> Result<i64, Error> {
+    async fn live_session(&self, ctx: &Context, jti: &str) -> Result<LiveSession, Error> {
         match self.store.refresh_session(jti).await? {
-            Some(RefreshSession::Live { ends_at }) => Ok(ends_at),
+            Some(RefreshSession::Live(session)) => Ok(session),
             Some(RefreshSession::Over(EndedSessionToken::Spent)) => Err(self.replayed(ctx)),
             Some(RefreshSession::Over(EndedSessionToken::Unspent)) | None => {
                 Err(Error::InvalidToken)

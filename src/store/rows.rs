@@ -171,6 +171,7 @@ impl SessionRow {
 /// What spending or ending a refresh token needs to know first about its session.
 #[derive(sqlx::FromRow)]
 pub struct RefreshSessionRow {
+    pub session_id: i64,
     pub spent: bool,
     pub session_over: bool,
     pub ends_at: i64,

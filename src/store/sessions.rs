@@ -7,8 +7,8 @@ use super::{
 };
 use crate::{
     auth::model::{
-        EndedSessionToken, Ending, RefreshSession, Revoked, Rotation, SessionOrigin, SessionUser,
-        TokenPair,
+        EndedSessionToken, Ending, LiveSession, RefreshSession, Revoked, Rotation, SessionOrigin,
+        SessionUser, TokenPair,
     },
     error::Error,
 };
@@ -190,10 +190,11 @@ impl Store {
     /// What refresh token `jti`'s session is, read without taking the writer: `None` for a
     /// token never recorded, or signed by a retired key. A token whose session is already over can change nothing, so
     /// it is refused before any write is attempted; a live one learns when its session
-    /// ends for good, which caps the expiry of the tokens it is exchanged for.
+    /// ends for good, which caps the expiry of the tokens it is exchanged for, and which
+    /// session it is, which groups the refreshes of one batch (`rotation_batch.rs`).
     pub async fn refresh_session(&self, jti: &str) -> Result<Option<RefreshSession>, Error> {
         const SQL: &str = concat!(
-            "SELECT t.spent_at IS NOT NULL AS spent,
+            "SELECT t.session_id, t.spent_at IS NOT NULL AS spent,
                     s.revoked_at IS NOT NULL AS session_over, s.ends_at
              FROM tokens t JOIN sessions s ON s.id = t.session_id
              WHERE t.jti = $1 AND t.kind = 'refresh' AND ",
@@ -203,9 +204,10 @@ impl Store {
             sqlx::query_as(SQL).bind(jti).fetch_optional(db).await?
         });
         Ok(row.map(|row| match (row.session_over, row.spent) {
-            (false, _) => RefreshSession::Live {
+            (false, _) => RefreshSession::Live(LiveSession {
+                session_id: row.session_id,
                 ends_at: row.ends_at,
-            },
+            }),
             (true, true) => RefreshSession::Over(EndedSessionToken::Spent),
             (true, false) => RefreshSession::Over(EndedSessionToken::Unspent),
         }))

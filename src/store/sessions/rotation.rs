@@ -33,7 +33,7 @@
 
 use super::{INSERT_TOKEN, REVOKE_REUSED, SPENT_TOKEN_SESSION, Spent};
 use crate::{
-    auth::model::{Rotation, RotationRule, TokenPair},
+    auth::model::{LiveSession, Rotation, RotationRule, TokenPair},
     error::Error,
     store::{Pools, Store},
 };
@@ -41,6 +41,10 @@ use crate::{
 /// One request to spend a refresh token, as [`Store::rotate_refresh`] was asked.
 pub struct RotationRequest {
     pub jti: String,
+    /// The session `jti` was recorded in, as [`Store::refresh_session`] found it. It only
+    /// groups the requests of a batch: every statement still finds the session through
+    /// the token's own row.
+    pub session_id: i64,
     pub user_id: i64,
     pub now: i64,
     pub pair: TokenPair,
@@ -51,9 +55,11 @@ impl Store {
     /// Spends refresh token `jti` of `user_id` and records `pair` in the next generation of
     /// its session; or, for a retry within the grace window, records `pair` as a sibling
     /// in the current generation; or revokes the session if the token was spent otherwise.
+    /// `session` is what [`Store::refresh_session`] found for `jti`.
     pub async fn rotate_refresh(
         &self,
         jti: &str,
+        session: LiveSession,
         user_id: i64,
         now: i64,
         pair: &TokenPair,
@@ -63,6 +69,7 @@ impl Store {
         self.rotations
             .submit(RotationRequest {
                 jti: jti.to_owned(),
+                session_id: session.session_id,
                 user_id,
                 now,
                 pair: pair.clone(),
@@ -79,6 +86,7 @@ pub(super) async fn rotate_one(
 ) -> Result<Rotation, Error> {
     let RotationRequest {
         jti,
+        session_id: _,
         user_id,
         now,
         pair,

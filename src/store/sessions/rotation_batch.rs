@@ -49,12 +49,6 @@ macro_rules! json_rows {
 /// The statements of one backend.
 macro_rules! rotation_statements {
     ($backend:ident) => {
-        /// The session of each recorded token among the requests' (`$1`: `[{jti}]`).
-        pub const SESSIONS: &str = concat!(
-            "SELECT t.jti, t.session_id FROM ",
-            json_rows!($backend, "$1", jti TEXT),
-            " JOIN tokens t ON t.jti = j.jti"
-        );
         /// `rotation.rs`'s SPEND for every request in `$2` (`[{jti, user_id, expires_at}]`,
         /// at most one per session), at `now` `$1`.
         pub const SPEND: &str = concat!(
@@ -150,16 +144,14 @@ type Rounds = Vec<Vec<usize>>;
 type Second = (i64, i64);
 
 /// The requests in rounds: each round one `(now, grace)` and at most one request of each
-/// session, the k-th request of a session in a round after its (k-1)-th. A request whose
-/// token is not recorded when the batch starts is in no round: it is refused as unknown,
-/// as it would be alone (no client holds a token before the commit that recorded it).
-fn rounds(requests: &[RotationRequest], sessions: &HashMap<String, i64>) -> Rounds {
+/// session, the k-th request of a session in a round after its (k-1)-th. The session is
+/// the one each request's pre-read found (a token never changes session); a token deleted
+/// since (its session purged) matches nothing in its round and is refused, as alone.
+fn rounds(requests: &[RotationRequest]) -> Rounds {
     let mut groups: Vec<(Second, Rounds)> = Vec::new();
     let mut seen: HashMap<(i64, i64, i64), usize> = HashMap::new();
     for (index, request) in requests.iter().enumerate() {
-        let Some(&session) = sessions.get(&request.jti) else {
-            continue;
-        };
+        let session = request.session_id;
         let key = (request.now, request.grace);
         let group = match groups.iter().position(|(k, _)| *k == key) {
             Some(group) => group,
@@ -225,20 +217,14 @@ fn new_tokens(requests: &[RotationRequest], recorded: &[(usize, i64, i64)]) -> S
 
 /// The body of `rotate_together` on pool `$db`, with `$sql`'s statements.
 macro_rules! rotate_in {
-    ($db:ident, $sql:ident, $requests:ident, $jtis:ident) => {{
+    ($db:ident, $sql:ident, $requests:ident) => {{
         let mut tx = $db.begin().await?;
-        let sessions: HashMap<String, i64> = sqlx::query_as($sql::SESSIONS)
-            .bind(&$jtis)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
         let mut outcomes: Vec<Option<Rotation>> = vec![None; $requests.len()];
-        for round in rounds($requests, &sessions) {
+        for round in rounds($requests) {
             let (now, grace) = ($requests[round[0]].now, $requests[round[0]].grace);
             let by_session: HashMap<i64, usize> = round
                 .iter()
-                .filter_map(|&i| sessions.get(&$requests[i].jti).map(|&s| (s, i)))
+                .map(|&i| ($requests[i].session_id, i))
                 .collect();
             let mut recorded: Vec<(usize, i64, i64)> = Vec::new();
             let spent: Vec<(i64, i64)> = sqlx::query_as($sql::SPEND)
@@ -295,23 +281,17 @@ macro_rules! rotate_in {
     }};
 }
 
-/// One transaction for every request: SESSIONS, then per round SPEND, SPEND_TOKENS, RETRY,
-/// RECORD and, for what is left, reuse detection.
+/// One transaction for every request: per round SPEND, SPEND_TOKENS, RETRY, RECORD and,
+/// for what is left, reuse detection.
 async fn rotate_together(
     pools: &Pools,
     requests: &[RotationRequest],
 ) -> Result<Vec<Rotation>, Error> {
-    let jtis = encode(
-        requests
-            .iter()
-            .map(|request| json!({ "jti": request.jti }))
-            .collect(),
-    );
     let outcomes = writer_of!(pools,
-        sqlite: db => rotate_in!(db, sqlite, requests, jtis),
-        postgres: db => rotate_in!(db, postgres, requests, jtis)
+        sqlite: db => rotate_in!(db, sqlite, requests),
+        postgres: db => rotate_in!(db, postgres, requests)
     );
-    // A token not recorded at all was in no round: unknown, as alone.
+    // Every request was in a round, and every round decides each of its requests.
     Ok(outcomes
         .into_iter()
         .map(|outcome| outcome.unwrap_or(Rotation::Rejected))

@@ -28,9 +28,11 @@ fn pair(tag: &str, now: i64) -> TokenPair {
     }
 }
 
-fn request(jti: &str, user_id: i64, now: i64, new: &str) -> RotationRequest {
+/// A request to spend `jti`, which the pre-read found in session row `session_id`.
+fn request(jti: &str, session_id: i64, user_id: i64, now: i64, new: &str) -> RotationRequest {
     RotationRequest {
         jti: jti.into(),
+        session_id,
         user_id,
         now,
         pair: pair(new, now),
@@ -68,7 +70,7 @@ async fn database(dir: &tempfile::TempDir, name: &str) -> (Store, i64) {
             .await
             .unwrap();
     }
-    let early = request("s6-r", user.id, NOW - 100, "s6-second");
+    let early = request("s6-r", 7, user.id, NOW - 100, "s6-second");
     assert_eq!(
         rotate_one(&store.pools, &early).await.unwrap(),
         Rotation::Rotated
@@ -76,22 +78,22 @@ async fn database(dir: &tempfile::TempDir, name: &str) -> (Store, i64) {
     (store, user.id)
 }
 
-/// Every case a batch can hold, in arrival order.
+/// Every case a batch can hold, in arrival order. Session `sN` is row N + 1.
 fn requests(user_id: i64) -> Vec<RotationRequest> {
     vec![
-        request("s0-r", user_id, NOW, "n0"),
-        request("s1-r", user_id, NOW, "n1"),
+        request("s0-r", 1, user_id, NOW, "n0"),
+        request("s1-r", 2, user_id, NOW, "n1"),
         // The same token twice, as a retry racing its original: spent, then a sibling.
-        request("s2-r", user_id, NOW, "n2"),
-        request("s2-r", user_id, NOW, "n2-retry"),
+        request("s2-r", 3, user_id, NOW, "n2"),
+        request("s2-r", 3, user_id, NOW, "n2-retry"),
         // Spent 100 s ago, outside the window: reuse, and the session is revoked.
-        request("s6-r", user_id, NOW, "n6"),
-        // Never recorded.
-        request("nobody-r", user_id, NOW, "n-unknown"),
+        request("s6-r", 7, user_id, NOW, "n6"),
+        // Not recorded (any more), in a round with s1's own request.
+        request("nobody-r", 2, user_id, NOW, "n-unknown"),
         // Another user's token is not this user's to spend.
-        request("s3-r", user_id + 1, NOW, "n3"),
+        request("s3-r", 4, user_id + 1, NOW, "n3"),
         // A second later, in its own round.
-        request("s4-r", user_id, NOW + 1, "n4"),
+        request("s4-r", 5, user_id, NOW + 1, "n4"),
     ]
 }
 
@@ -99,8 +101,8 @@ fn requests(user_id: i64) -> Vec<RotationRequest> {
 /// previous batch, inside the window, gets a sibling.
 fn next_requests(user_id: i64) -> Vec<RotationRequest> {
     vec![
-        request("n2-retry-r", user_id, NOW + 2, "n2-third"),
-        request("s0-r", user_id, NOW + 2, "n0-retry"),
+        request("n2-retry-r", 3, user_id, NOW + 2, "n2-third"),
+        request("s0-r", 1, user_id, NOW + 2, "n0-retry"),
     ]
 }
 
