@@ -46,6 +46,33 @@ macro_rules! json_rows {
     };
 }
 
+/// The refresh tokens of every spent generation in `$2` (`[{s, g}]`), as a condition on
+/// `tokens`. PostgreSQL guesses 100 rows for any `jsonb_to_recordset`, so joined to
+/// `tokens` directly it chose a sequential scan of the whole table until that held about
+/// ten times the rows such a scan is worth; there the pairs are probed one by one in a
+/// lateral subquery (`OFFSET 0` keeps the planner from flattening it into a join) and the
+/// outer `= ANY(ARRAY(…))` is planned as a few primary-key lookups. SQLite probes the
+/// `(session_id, generation)` index for each pair as it is.
+macro_rules! of_spent_generations {
+    (sqlite) => {
+        concat!(
+            "(session_id, generation) IN (SELECT j.s, j.g FROM ",
+            json_rows!(sqlite, "$2", s BIGINT, g BIGINT),
+            ")"
+        )
+    };
+    (postgres) => {
+        concat!(
+            "jti = ANY(ARRAY(SELECT x.jti FROM ",
+            json_rows!(postgres, "$2", s BIGINT, g BIGINT),
+            " CROSS JOIN LATERAL (SELECT t.jti FROM tokens t
+                                  WHERE t.session_id = j.s AND t.generation = j.g
+                                    AND t.kind = 'refresh' AND t.spent_at IS NULL
+                                  OFFSET 0) AS x))"
+        )
+    };
+}
+
 /// The statements of one backend.
 macro_rules! rotation_statements {
     ($backend:ident) => {
@@ -70,10 +97,8 @@ macro_rules! rotation_statements {
         /// `rotation.rs`'s SPEND_TOKENS for every spent generation in `$2` (`[{s, g}]`).
         pub const SPEND_TOKENS: &str = concat!(
             "UPDATE tokens SET spent_at = $1
-             WHERE kind = 'refresh' AND spent_at IS NULL
-               AND (session_id, generation) IN (SELECT j.s, j.g FROM ",
-            json_rows!($backend, "$2", s BIGINT, g BIGINT),
-            ")"
+             WHERE kind = 'refresh' AND spent_at IS NULL AND ",
+            of_spent_generations!($backend)
         );
         /// `rotation.rs`'s RETRY for every request in `$2`, with the grace window `$3`.
         pub const RETRY: &str = concat!(
