@@ -71,6 +71,7 @@ macro_rules! on_reader {
 mod accounts;
 mod api_keys;
 mod batched;
+mod checkpoints;
 mod coalesced;
 mod django_imports;
 pub mod django_source;
@@ -102,6 +103,8 @@ pub struct Store {
     key_reads: coalesced::Coalescer<KeyUser>,
     /// The refreshes of concurrent requests, spent together (`sessions/rotation_batch.rs`).
     rotations: batched::Batches<sessions::RotationRequest, Rotation>,
+    /// SQLite's WAL checkpoints, run beside the writer while the store lives.
+    _checkpoints: Option<checkpoints::Running>,
 }
 
 /// The pools, sized to the engine.
@@ -127,10 +130,10 @@ pub struct PoolSettings {
 impl Store {
     /// Opens the database named by `url` (creating a SQLite file if needed) and migrates it.
     pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, Error> {
-        let pools = if url.starts_with("sqlite:") {
+        let (pools, checkpoints) = if url.starts_with("sqlite:") {
             sqlite::connect(url).await?
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            postgres::connect(url, pool).await?
+            (postgres::connect(url, pool).await?, None)
         } else {
             return Err(Error::Internal(
                 "unsupported database URL scheme (expected sqlite:// or postgres://)".into(),
@@ -163,6 +166,7 @@ impl Store {
             access_reads,
             key_reads,
             rotations,
+            _checkpoints: checkpoints,
         })
     }
 

@@ -1,7 +1,8 @@
 //! Opening the embedded backend: one SQLite file in WAL mode, migrated at start.
 //!
 //! `synchronous = NORMAL` is durable across process crashes in WAL mode; a power cut may
-//! lose the last commits, never corrupt the file.
+//! lose the last commits, never corrupt the file. The WAL is copied into the file by a
+//! connection of its own, not by the writer's commits (`checkpoints.rs`).
 //!
 //! The file holds password hashes and the (encrypted) signing key, so it is owner-only
 //! whatever the umask: authd creates it 0600 itself before SQLite opens it (sqlx would
@@ -18,7 +19,7 @@ use std::{
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::Pools;
+use super::{Pools, checkpoints};
 use crate::error::Error;
 
 /// Readers beyond this add nothing on a small machine; each holds a page cache.
@@ -26,7 +27,7 @@ const MAX_READERS: u32 = 8;
 /// How long a request waits for a connection before it is told the service is busy.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn connect(url: &str) -> Result<Pools, Error> {
+pub async fn connect(url: &str) -> Result<(Pools, Option<checkpoints::Running>), Error> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::Internal(format!("database URL: {e}")))?
         .create_if_missing(true)
@@ -42,7 +43,11 @@ pub async fn connect(url: &str) -> Result<Pools, Error> {
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.clone())
+        .connect_with(
+            options
+                .clone()
+                .pragma("wal_autocheckpoint", checkpoints::WRITER_FALLBACK_PAGES),
+        )
         .await?;
     sqlx::migrate!("migrations/sqlite")
         .run(&writer)
@@ -62,9 +67,18 @@ pub async fn connect(url: &str) -> Result<Pools, Error> {
     let reader = SqlitePoolOptions::new()
         .max_connections(readers)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options.read_only(true))
+        .connect_with(options.clone().read_only(true))
         .await?;
-    Ok(Pools::Sqlite { writer, reader })
+    let checkpoints = if on_disk {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        Some(checkpoints::start(pool))
+    } else {
+        None
+    };
+    Ok((Pools::Sqlite { writer, reader }, checkpoints))
 }
 
 /// Creates the database file owner-only if it does not exist, and makes an existing one so.
