@@ -3,7 +3,7 @@
 //! By default the connection whose commit takes the WAL past 1,000 pages copies them into
 //! the database file and syncs it, inside that commit. authd has one writer connection, so
 //! every refresh, login and logout queued behind such a commit waited for the copy too:
-//! with checkpoints out of the writer's way, Refresh ran 16–26 % faster (BENCHMARKS.md).
+//! with checkpoints out of the writer's way, Refresh ran 11–17 % faster (BENCHMARKS.md).
 //! Here a connection of its own runs a PASSIVE checkpoint every [`INTERVAL`], which never
 //! blocks the writer or a reader, and the writer's own automatic checkpoint is pushed out
 //! to [`WRITER_FALLBACK_PAGES`]: a bound on the WAL should this task ever fall behind.
@@ -13,8 +13,8 @@ use std::time::Duration;
 use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 
-/// How often the checkpoint runs. Under the heaviest write load measured here that is a
-/// few hundred pages each time; idle, it finds nothing to copy and returns at once.
+/// How often the checkpoint runs. Under load each run copies what the last interval
+/// wrote; idle, it finds nothing to copy and returns at once.
 const INTERVAL: Duration = Duration::from_millis(100);
 
 /// The WAL size (pages of 4 KiB) at which the writer checkpoints by itself after all.
