@@ -46,39 +46,11 @@ macro_rules! json_rows {
     };
 }
 
-/// The refresh tokens of every spent generation in `$2` (`[{s, g}]`), as a condition on
-/// `tokens`. PostgreSQL guesses 100 rows for any `jsonb_to_recordset`, so joined to
-/// `tokens` directly it chose a sequential scan of the whole table until that held about
-/// ten times the rows such a scan is worth; there the pairs are probed one by one in a
-/// lateral subquery (`OFFSET 0` keeps the planner from flattening it into a join) and the
-/// outer `= ANY(ARRAY(…))` is planned as a few primary-key lookups. SQLite probes the
-/// `(session_id, generation)` index for each pair as it is.
-macro_rules! of_spent_generations {
-    (sqlite) => {
-        concat!(
-            "(session_id, generation) IN (SELECT j.s, j.g FROM ",
-            json_rows!(sqlite, "$2", s BIGINT, g BIGINT),
-            ")"
-        )
-    };
-    (postgres) => {
-        concat!(
-            "jti = ANY(ARRAY(SELECT x.jti FROM ",
-            json_rows!(postgres, "$2", s BIGINT, g BIGINT),
-            " CROSS JOIN LATERAL (SELECT t.jti FROM tokens t
-                                  WHERE t.session_id = j.s AND t.generation = j.g
-                                    AND t.kind = 'refresh' AND t.spent_at IS NULL
-                                  OFFSET 0) AS x))"
-        )
-    };
-}
-
-/// The statements of one backend.
-macro_rules! rotation_statements {
+/// `rotation.rs`'s SPEND for every request in `$2` (`[{jti, user_id, expires_at}]`, at
+/// most one per session), at `now` `$1`: the `(session, generation)` of each it spent.
+macro_rules! spend {
     ($backend:ident) => {
-        /// `rotation.rs`'s SPEND for every request in `$2` (`[{jti, user_id, expires_at}]`,
-        /// at most one per session), at `now` `$1`.
-        pub const SPEND: &str = concat!(
+        concat!(
             "UPDATE sessions
              SET generation = generation + 1, rotated_at = $1, last_used_at = $1,
                  expires_at = r.new_expires_at
@@ -93,13 +65,13 @@ macro_rules! rotation_statements {
                AND sessions.user_id = r.token_user
                AND EXISTS (SELECT 1 FROM users u WHERE u.id = sessions.user_id AND u.is_active)
              RETURNING id, generation"
-        );
-        /// `rotation.rs`'s SPEND_TOKENS for every spent generation in `$2` (`[{s, g}]`).
-        pub const SPEND_TOKENS: &str = concat!(
-            "UPDATE tokens SET spent_at = $1
-             WHERE kind = 'refresh' AND spent_at IS NULL AND ",
-            of_spent_generations!($backend)
-        );
+        )
+    };
+}
+
+/// The statements both backends run as they are.
+macro_rules! rotation_statements {
+    ($backend:ident) => {
         /// `rotation.rs`'s RETRY for every request in `$2`, with the grace window `$3`.
         pub const RETRY: &str = concat!(
             "UPDATE sessions
@@ -130,11 +102,48 @@ macro_rules! rotation_statements {
     };
 }
 
+/// SQLite spends, marks spent and records in three statements (it has no data-modifying
+/// `WITH`); each probes an index per request.
 mod sqlite {
     rotation_statements!(sqlite);
+    pub const SPEND: &str = spend!(sqlite);
+    /// `rotation.rs`'s SPEND_TOKENS for every spent generation in `$2` (`[{s, g}]`).
+    pub const SPEND_TOKENS: &str = concat!(
+        "UPDATE tokens SET spent_at = $1
+         WHERE kind = 'refresh' AND spent_at IS NULL
+           AND (session_id, generation) IN (SELECT j.s, j.g FROM ",
+        json_rows!(sqlite, "$2", s BIGINT, g BIGINT),
+        ")"
+    );
 }
+/// PostgreSQL chains the three in one statement, so a batch is one round trip fewer
+/// twice over. The spent generation's tokens are found by joining what `spent` returned,
+/// a handful of rows the planner probes the `(session_id, generation)` index for.
+/// (Joined to `jsonb_to_recordset`, for which it guesses 100 rows, it had chosen a
+/// sequential scan of every token.)
 mod postgres {
     rotation_statements!(postgres);
+    /// SPEND for `$2`, the spent generation's refresh tokens marked spent, and the new
+    /// tokens of `$3` (`[{jti, session_id, kind, created_at, expires_at, kid}]`, each
+    /// request's pair in its session) recorded in the generation their session now has.
+    pub const SPEND_AND_RECORD: &str = concat!(
+        "WITH spent AS (",
+        spend!(postgres),
+        "), marked AS (
+             UPDATE tokens t SET spent_at = $1 FROM spent
+             WHERE t.session_id = spent.id AND t.generation = spent.generation - 1
+               AND t.kind = 'refresh' AND t.spent_at IS NULL
+         ), recorded AS (
+             INSERT INTO tokens (jti, session_id, kind, created_at, expires_at, generation, kid)
+             SELECT j.jti, j.session_id, j.kind, j.created_at, j.expires_at, spent.generation,
+                    j.kid
+             FROM ",
+        json_rows!(postgres, "$3", jti TEXT, session_id BIGINT, kind TEXT,
+                   created_at BIGINT, expires_at BIGINT, kid TEXT),
+        " JOIN spent ON spent.id = j.session_id
+         )
+         SELECT id, generation FROM spent"
+    );
 }
 
 /// Answers every request of a batch: together in one transaction, or — if that fails as a
@@ -240,6 +249,55 @@ fn new_tokens(requests: &[RotationRequest], recorded: &[(usize, i64, i64)]) -> S
     )
 }
 
+/// SPEND for the requests of `$round`, their spent generations marked spent and their
+/// new pairs recorded; evaluates to the `(session, generation)` each spent. Three
+/// statements on SQLite, one on PostgreSQL.
+macro_rules! spend_round {
+    (sqlite, $tx:ident, $now:expr, $requests:ident, $round:expr, $by_session:expr) => {{
+        let spent: Vec<(i64, i64)> = sqlx::query_as(sqlite::SPEND)
+            .bind($now)
+            .bind(asked($requests, $round))
+            .fetch_all(&mut *$tx)
+            .await?;
+        if !spent.is_empty() {
+            let generations = spent
+                .iter()
+                .map(|&(session, generation)| json!({ "s": session, "g": generation - 1 }))
+                .collect();
+            sqlx::query(sqlite::SPEND_TOKENS)
+                .bind($now)
+                .bind(encode(generations))
+                .execute(&mut *$tx)
+                .await?;
+            let pairs: Vec<(usize, i64, i64)> = spent
+                .iter()
+                .filter_map(|&(session, generation)| {
+                    $by_session.get(&session).map(|&i| (i, session, generation))
+                })
+                .collect();
+            sqlx::query(sqlite::RECORD)
+                .bind(new_tokens($requests, &pairs))
+                .execute(&mut *$tx)
+                .await?;
+        }
+        spent
+    }};
+    (postgres, $tx:ident, $now:expr, $requests:ident, $round:expr, $by_session:expr) => {{
+        // Each request's pair in its own session; the generation comes from `spent`.
+        let pairs: Vec<(usize, i64, i64)> = $round
+            .iter()
+            .map(|&i| (i, $requests[i].session_id, 0))
+            .collect();
+        let spent: Vec<(i64, i64)> = sqlx::query_as(postgres::SPEND_AND_RECORD)
+            .bind($now)
+            .bind(asked($requests, $round))
+            .bind(new_tokens($requests, &pairs))
+            .fetch_all(&mut *$tx)
+            .await?;
+        spent
+    }};
+}
+
 /// The body of `rotate_together` on pool `$db`, with `$sql`'s statements.
 macro_rules! rotate_in {
     ($db:ident, $sql:ident, $requests:ident) => {{
@@ -251,30 +309,18 @@ macro_rules! rotate_in {
                 .iter()
                 .map(|&i| ($requests[i].session_id, i))
                 .collect();
-            let mut recorded: Vec<(usize, i64, i64)> = Vec::new();
-            let spent: Vec<(i64, i64)> = sqlx::query_as($sql::SPEND)
-                .bind(now)
-                .bind(asked($requests, &round))
-                .fetch_all(&mut *tx)
-                .await?;
-            for &(session, generation) in &spent {
+            let spent = spend_round!($sql, tx, now, $requests, &round, &by_session);
+            for &(session, _) in &spent {
                 if let Some(&i) = by_session.get(&session) {
                     outcomes[i] = Some(Rotation::Rotated);
-                    recorded.push((i, session, generation));
                 }
             }
-            if !spent.is_empty() {
-                let generations = spent
-                    .iter()
-                    .map(|&(session, generation)| json!({ "s": session, "g": generation - 1 }))
-                    .collect();
-                sqlx::query($sql::SPEND_TOKENS)
-                    .bind(now)
-                    .bind(encode(generations))
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let left: Vec<usize> = round.iter().copied().filter(|&i| outcomes[i].is_none()).collect();
+            let mut recorded: Vec<(usize, i64, i64)> = Vec::new();
+            let left: Vec<usize> = round
+                .iter()
+                .copied()
+                .filter(|&i| outcomes[i].is_none())
+                .collect();
             if !left.is_empty() {
                 let retried: Vec<(i64, i64)> = sqlx::query_as($sql::RETRY)
                     .bind(now)
@@ -297,7 +343,8 @@ macro_rules! rotate_in {
             }
             for &i in &round {
                 if outcomes[i].is_none() {
-                    outcomes[i] = Some(Rotation::from(revoke_if_spent!(tx, &$requests[i].jti, now)));
+                    outcomes[i] =
+                        Some(Rotation::from(revoke_if_spent!(tx, &$requests[i].jti, now)));
                 }
             }
         }
