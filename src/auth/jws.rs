@@ -4,7 +4,7 @@
 //! Ed25519 signing key from PKCS#8 (which derives its public half, a scalar multiplication
 //! as costly as the signature itself) and a verifying key from its 32 bytes (a point
 //! decompression). On the Refresh path, which signs two tokens and verifies one, that was
-//! a fifth of the server's CPU. Here each key is parsed when the signer is built and kept
+//! about a tenth of the server's CPU. Here each key is parsed when the signer is built and kept
 //! ready; the bytes on the wire are the ones jsonwebtoken makes (`header.claims.signature`,
 //! base64url without padding, the same deterministic signatures), which the tests check
 //! against jsonwebtoken itself. HS256 costs nothing to set up and stays with jsonwebtoken.

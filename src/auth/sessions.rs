@@ -211,9 +211,9 @@ impl Auth {
         }
     }
 
-    /// The live session of refresh token `jti`, and when it ends for good. A token never recorded,
-    /// or whose session is already over, is refused on this read: whatever it is presented
-    /// for, nothing is left to change.
+    /// The live session of refresh token `jti`, and when it ends for good. A token never
+    /// recorded, or whose session is already over, is refused on this read: whatever it is
+    /// presented for, nothing is left to change.
     async fn live_session(&self, ctx: &Context, jti: &str) -> Result<LiveSession, Error> {
         match self.store.refresh_session(jti).await? {
             Some(RefreshSession::Live(session)) => Ok(session),

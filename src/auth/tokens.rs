@@ -18,11 +18,12 @@ use std::{collections::HashMap, sync::Arc};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header};
-
-use super::jws::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
-use super::model::{IssuedToken, KeyAlgorithm, KeyPair, TokenKind, VerificationKey};
+use super::{
+    jws::{SigningKey, VerifyingKey},
+    model::{IssuedToken, KeyAlgorithm, KeyPair, TokenKind, VerificationKey},
+};
 use crate::error::Error;
 
 /// The claims authd puts in every token (simplejwt's names, so Django services read them).

@@ -42,7 +42,10 @@ pub fn start(pool: SqlitePool) -> Running {
             {
                 // The writer's own checkpoint still bounds the WAL; say so once a minute at most.
                 tracing::warn!(error = %error, "checkpointing the SQLite WAL failed");
-                tokio::time::sleep(Duration::from_secs(60)).await;
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                }
             }
         }
         pool.close().await;

@@ -188,10 +188,11 @@ impl Store {
     }
 
     /// What refresh token `jti`'s session is, read without taking the writer: `None` for a
-    /// token never recorded, or signed by a retired key. A token whose session is already over can change nothing, so
-    /// it is refused before any write is attempted; a live one learns when its session
-    /// ends for good, which caps the expiry of the tokens it is exchanged for, and which
-    /// session it is, which groups the refreshes of one batch (`rotation_batch.rs`).
+    /// token never recorded, or signed by a retired key. A token whose session is already
+    /// over can change nothing, so it is refused before any write is attempted; a live one
+    /// learns when its session ends for good, which caps the expiry of the tokens it is
+    /// exchanged for, and which session it is, which groups the refreshes of one batch
+    /// (`rotation_batch.rs`).
     pub async fn refresh_session(&self, jti: &str) -> Result<Option<RefreshSession>, Error> {
         const SQL: &str = concat!(
             "SELECT t.session_id, t.spent_at IS NOT NULL AS spent,

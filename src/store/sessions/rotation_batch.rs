@@ -5,7 +5,8 @@
 //! costs far more than the rows it touches. So the refreshes waiting at one moment
 //! (`store::batched`) share one transaction and the same statements as `rotation.rs`, made
 //! set-based: the requests go in as one JSON array, and each statement does for all of them
-//! what it did for one.
+//! what it did for one. On PostgreSQL the spend, the marking and the recording of a round
+//! are chained into one statement (`postgres::SPEND_AND_RECORD`).
 //!
 //! The outcome of every request is the one it would have had alone, in some serial order:
 //! - A statement only ever handles requests of *different* sessions. The requests of one
@@ -353,8 +354,8 @@ macro_rules! rotate_in {
     }};
 }
 
-/// One transaction for every request: per round SPEND, SPEND_TOKENS, RETRY, RECORD and,
-/// for what is left, reuse detection.
+/// One transaction for every request: per round the spend with its marking and recording
+/// (`spend_round!`), RETRY and its RECORD, and, for what is left, reuse detection.
 async fn rotate_together(
     pools: &Pools,
     requests: &[RotationRequest],
