@@ -99,7 +99,7 @@ pub enum SessionsCommand {
         #[command(flatten)]
         store: StoreArgs,
         /// The user whose sessions to list.
-        #[arg(long = "user", value_name = "USERNAME")]
+        #[arg(long = "user", value_name = "USERNAME", allow_hyphen_values = true)]
         user: String,
         /// `text` (columns) or `json` (an array of objects).
         #[arg(long, value_enum, default_value_t = Output::Text)]
@@ -113,7 +113,7 @@ pub enum SessionsCommand {
         #[command(flatten)]
         store: StoreArgs,
         /// End all the sessions of this user.
-        #[arg(long = "user", value_name = "USERNAME")]
+        #[arg(long = "user", value_name = "USERNAME", allow_hyphen_values = true)]
         user: Option<String>,
         /// End this one session (its id from `sessions list` or ListSessions).
         #[arg(long = "session", value_name = "ID")]
@@ -146,7 +146,9 @@ pub enum KeysCommand {
     Retire {
         #[command(flatten)]
         store: StoreArgs,
-        /// The key's `kid`, as `keys list` shows it.
+        /// The key's `kid`, as `keys list` shows it (a base64url thumbprint may begin
+        /// with `-`).
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -183,7 +185,7 @@ pub enum UsersCommand {
         #[command(flatten)]
         store: StoreArgs,
         /// The new user's username.
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         username: String,
         /// The new user's email address. Without it the user has none (as the DRF token
         /// API's `/api/create/` allows).
@@ -204,14 +206,16 @@ pub enum UsersCommand {
     Disable {
         #[command(flatten)]
         store: StoreArgs,
-        /// The username.
+        /// The username (Django's rules allow one that begins with `-`).
+        #[arg(allow_hyphen_values = true)]
         username: String,
     },
     /// Let a disabled user log in again (their ended sessions stay ended).
     Enable {
         #[command(flatten)]
         store: StoreArgs,
-        /// The username.
+        /// The username (Django's rules allow one that begins with `-`).
+        #[arg(allow_hyphen_values = true)]
         username: String,
     },
     /// Give a user a new password (held to the password policy), and end all their
@@ -219,7 +223,8 @@ pub enum UsersCommand {
     SetPassword {
         #[command(flatten)]
         store: StoreArgs,
-        /// The username.
+        /// The username (Django's rules allow one that begins with `-`).
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[command(flatten)]
         password: PasswordArgs,
@@ -348,6 +353,39 @@ mod tests {
             serving.database_url.expose(),
             "one default database for serving and administering"
         );
+    }
+
+    #[test]
+    fn kids_and_usernames_may_begin_with_a_hyphen() {
+        let cli = parse(&[
+            "authd",
+            "keys",
+            "retire",
+            "-Wx9_a",
+            "--database-url",
+            "sqlite://x.db",
+        ]);
+        let Invocation::Admin(AdminCommand::Keys(KeysCommand::Retire { kid, store })) =
+            cli.invocation()
+        else {
+            panic!("keys retire");
+        };
+        assert_eq!(kid, "-Wx9_a");
+        assert_eq!(store.database_url.expose(), "sqlite://x.db");
+        let cli = parse(&["authd", "users", "disable", "-bob"]);
+        let Invocation::Admin(AdminCommand::Users(UsersCommand::Disable { username, .. })) =
+            cli.invocation()
+        else {
+            panic!("users disable");
+        };
+        assert_eq!(username, "-bob");
+        let cli = parse(&["authd", "sessions", "list", "--user", "-bob"]);
+        let Invocation::Admin(AdminCommand::Sessions(SessionsCommand::List { user, .. })) =
+            cli.invocation()
+        else {
+            panic!("sessions list");
+        };
+        assert_eq!(user, "-bob");
     }
 
     #[test]
