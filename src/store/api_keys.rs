@@ -1,7 +1,25 @@
 //! API keys of the DRF token API, known only by their hash.
 
-use super::{Store, rows::KeyedKeyUserRow};
+use super::{
+    Store,
+    rows::{KeyUserRow, KeyedKeyUserRow},
+};
 use crate::{auth::model::KeyUser, error::Error};
+
+/// What every API-key read selects, and from where.
+macro_rules! api_key_rows {
+    () => {
+        "SELECT k.key_hash AS key, u.id, u.username, u.email, u.created_at, k.expires_at
+         FROM api_keys k JOIN users u ON u.id = k.user_id"
+    };
+}
+
+/// The condition every API-key read applies: unrevoked, unexpired at `$2`, its user active.
+macro_rules! live_api_key {
+    () => {
+        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active"
+    };
+}
 
 impl Store {
     /// Records a new API key by its hash, and revokes the user's oldest live keys beyond
@@ -54,24 +72,16 @@ impl Store {
     /// that starts after this call (reads of concurrent requests share one; see
     /// `store::coalesced`).
     pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<KeyUser>, Error> {
+        const INLINE: &str = concat!(api_key_rows!(), " WHERE k.key_hash = $1", live_api_key!());
         self.refuse_if_down()?;
+        let inline = self.inline_reads.as_ref();
+        if let Some(found) =
+            inline.and_then(|reads| reads.read(INLINE, key_hash, now, KeyUserRow::from_inline))
+        {
+            return Ok(found.map(KeyUser::from));
+        }
         self.key_reads.read(key_hash.to_owned(), now).await
     }
-}
-
-/// What every batched API-key read selects, and from where.
-macro_rules! api_key_rows {
-    () => {
-        "SELECT k.key_hash AS key, u.id, u.username, u.email, u.created_at, k.expires_at
-         FROM api_keys k JOIN users u ON u.id = k.user_id"
-    };
-}
-
-/// The condition every API-key read applies: unrevoked, unexpired at `$2`, its user active.
-macro_rules! live_api_key {
-    () => {
-        " AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2) AND u.is_active"
-    };
 }
 
 /// [`Store::api_key_user`] for many key hashes at one `now`, in one statement: the rows of

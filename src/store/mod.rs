@@ -76,6 +76,9 @@ mod coalesced;
 mod django_imports;
 pub mod django_source;
 mod faults;
+mod inline_reads;
+#[cfg(test)]
+mod inline_reads_tests;
 mod login_attempts;
 mod passwords;
 mod pool_usage;
@@ -103,6 +106,9 @@ pub struct Store {
     key_reads: coalesced::Coalescer<KeyUser>,
     /// The refreshes of concurrent requests, spent together (`sessions/rotation_batch.rs`).
     rotations: batched::Batches<sessions::RotationRequest, Rotation>,
+    /// The liveness reads SQLite answers on the request's own thread, when it can
+    /// (`inline_reads.rs`); the coalesced reads above take the rest.
+    inline_reads: Option<inline_reads::InlineReads>,
     /// SQLite's WAL checkpoints, run beside the writer while the store lives.
     _checkpoints: Option<checkpoints::Running>,
 }
@@ -130,7 +136,7 @@ pub struct PoolSettings {
 impl Store {
     /// Opens the database named by `url` (creating a SQLite file if needed) and migrates it.
     pub async fn connect(url: &str, pool: PoolSettings) -> Result<Self, Error> {
-        let (pools, checkpoints) = if url.starts_with("sqlite:") {
+        let (pools, on_disk) = if url.starts_with("sqlite:") {
             sqlite::connect(url).await?
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             (postgres::connect(url, pool).await?, None)
@@ -138,6 +144,10 @@ impl Store {
             return Err(Error::Internal(
                 "unsupported database URL scheme (expected sqlite:// or postgres://)".into(),
             ));
+        };
+        let (checkpoints, inline_reads) = match on_disk {
+            Some(file) => (Some(file.checkpoints), Some(file.inline_reads)),
+            None => (None, None),
         };
         // One batched read in flight per two cores: fewer statements at a time make bigger
         // batches, and on two cores one at a time answered 30 % more GetMe on PostgreSQL
@@ -166,6 +176,7 @@ impl Store {
             access_reads,
             key_reads,
             rotations,
+            inline_reads,
             _checkpoints: checkpoints,
         })
     }

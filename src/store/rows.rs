@@ -26,6 +26,18 @@ impl From<UserRow> for User {
     }
 }
 
+impl UserRow {
+    /// The same columns, read by name from a row of `store::inline_reads`.
+    pub fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get("id")?,
+            username: row.get("username")?,
+            email: row.get("email")?,
+            created_at: row.get("created_at")?,
+        })
+    }
+}
+
 /// A user's row with what login checks.
 #[derive(sqlx::FromRow)]
 pub struct PasswordRow {
@@ -107,6 +119,17 @@ impl From<SessionUserRow> for SessionUser {
     }
 }
 
+impl SessionUserRow {
+    /// The same columns, read by name from a row of `store::inline_reads`.
+    pub fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user: UserRow::from_inline(row)?,
+            session_id: row.get("session_id")?,
+            public_id: row.get("public_id")?,
+        })
+    }
+}
+
 /// A [`SessionUserRow`] with the token key it was found by, from a batched read.
 #[derive(sqlx::FromRow)]
 pub struct KeyedSessionUserRow {
@@ -129,6 +152,16 @@ pub struct KeyUserRow {
     #[sqlx(flatten)]
     pub user: UserRow,
     pub expires_at: Option<i64>,
+}
+
+impl KeyUserRow {
+    /// The same columns, read by name from a row of `store::inline_reads`.
+    pub fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user: UserRow::from_inline(row)?,
+            expires_at: row.get("expires_at")?,
+        })
+    }
 }
 
 impl From<KeyUserRow> for KeyUser {

@@ -22,6 +22,31 @@ macro_rules! signed_by_unretired_key {
         "NOT EXISTS (SELECT 1 FROM signing_keys k WHERE k.kid = t.kid AND k.retired_at IS NOT NULL)"
     };
 }
+
+/// What every access-token read selects, and from where: the token's `jti` and the
+/// [`SessionUserRow`] behind it.
+macro_rules! access_token_rows {
+    () => {
+        "SELECT t.jti AS key, u.id, u.username, u.email, u.created_at,
+                s.id AS session_id, s.public_id
+         FROM tokens t
+         JOIN sessions s ON s.id = t.session_id
+         JOIN users u ON u.id = s.user_id"
+    };
+}
+
+/// The condition every access-token read applies: recorded as an access token, unexpired
+/// at `$2`, its session live, its user active and its signing key not retired.
+macro_rules! live_access_token {
+    () => {
+        concat!(
+            " AND t.kind = 'access' AND t.expires_at > $2
+               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active AND ",
+            signed_by_unretired_key!()
+        )
+    };
+}
+
 const SPENT_TOKEN_SESSION: &str = "SELECT session_id FROM tokens
                                    WHERE jti = $1 AND kind = 'refresh' AND spent_at IS NOT NULL";
 const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'refresh_reuse'
@@ -135,7 +160,18 @@ impl Store {
     /// unexpired and its session still live, as of a statement that starts after this
     /// call (reads of concurrent requests share one; see `store::coalesced`).
     pub async fn session_user(&self, jti: &str, now: i64) -> Result<Option<SessionUser>, Error> {
+        const INLINE: &str = concat!(
+            access_token_rows!(),
+            " WHERE t.jti = $1",
+            live_access_token!()
+        );
         self.refuse_if_down()?;
+        let inline = self.inline_reads.as_ref();
+        if let Some(found) =
+            inline.and_then(|reads| reads.read(INLINE, jti, now, SessionUserRow::from_inline))
+        {
+            return Ok(found.map(SessionUser::from));
+        }
         self.access_reads.read(jti.to_owned(), now).await
     }
 
@@ -229,30 +265,6 @@ impl Store {
         });
         Ok(counts)
     }
-}
-
-/// What every batched access-token read selects, and from where: the token's `jti` and
-/// the [`SessionUserRow`] behind it.
-macro_rules! access_token_rows {
-    () => {
-        "SELECT t.jti AS key, u.id, u.username, u.email, u.created_at,
-                s.id AS session_id, s.public_id
-         FROM tokens t
-         JOIN sessions s ON s.id = t.session_id
-         JOIN users u ON u.id = s.user_id"
-    };
-}
-
-/// The condition every access-token read applies: recorded as an access token, unexpired
-/// at `$2`, its session live, its user active and its signing key not retired.
-macro_rules! live_access_token {
-    () => {
-        concat!(
-            " AND t.kind = 'access' AND t.expires_at > $2
-               AND s.revoked_at IS NULL AND s.ends_at > $2 AND u.is_active AND ",
-            signed_by_unretired_key!()
-        )
-    };
 }
 
 /// [`Store::session_user`] for many access tokens at one `now`, in one statement: the rows

@@ -19,7 +19,7 @@ use std::{
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Pools, checkpoints};
+use super::{Pools, checkpoints, inline_reads::InlineReads};
 use crate::error::Error;
 
 /// Readers beyond this add nothing on a small machine; each holds a page cache.
@@ -27,7 +27,14 @@ const MAX_READERS: u32 = 8;
 /// How long a request waits for a connection before it is told the service is busy.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub async fn connect(url: &str) -> Result<(Pools, Option<checkpoints::Running>), Error> {
+/// What a database file has beyond the pools: its checkpoints and its inline reads. An
+/// in-memory database has neither (it is private to the connection that made it).
+pub struct OnDisk {
+    pub checkpoints: checkpoints::Running,
+    pub inline_reads: InlineReads,
+}
+
+pub async fn connect(url: &str) -> Result<(Pools, Option<OnDisk>), Error> {
     let options = SqliteConnectOptions::from_str(url)
         .map_err(|e| Error::Internal(format!("database URL: {e}")))?
         .create_if_missing(true)
@@ -61,24 +68,27 @@ pub async fn connect(url: &str) -> Result<(Pools, Option<checkpoints::Running>),
             restrict(Path::new(&companion))?;
         }
     }
-    let readers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get() as u32 * 2)
-        .min(MAX_READERS);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let readers = (cores as u32 * 2).min(MAX_READERS);
     let reader = SqlitePoolOptions::new()
         .max_connections(readers)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options.clone().read_only(true))
         .await?;
-    let checkpoints = if on_disk {
+    let on_disk = if on_disk {
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
             .await?;
-        Some(checkpoints::start(pool))
+        Some(OnDisk {
+            checkpoints: checkpoints::start(pool),
+            // One per core: a thread holds one only for the length of one statement.
+            inline_reads: InlineReads::open(&file, cores)?,
+        })
     } else {
         None
     };
-    Ok((Pools::Sqlite { writer, reader }, checkpoints))
+    Ok((Pools::Sqlite { writer, reader }, on_disk))
 }
 
 /// Creates the database file owner-only if it does not exist, and makes an existing one so.

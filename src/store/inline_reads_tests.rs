@@ -1,0 +1,136 @@
+//! The store's liveness reads answer the same whether SQLite answers them on the request's
+//! own thread or, with every inline connection taken, through the coalesced reads: live,
+//! expired to the second, logged out, disabled.
+
+use crate::{
+    auth::model::{IssuedToken, NewUser, SessionOrigin, TokenKind, TokenPair},
+    store::{PoolSettings, Store},
+};
+
+const NOW: i64 = 1_000_000;
+
+fn token(jti: &str, kind: TokenKind) -> IssuedToken {
+    IssuedToken {
+        token: String::new(),
+        jti: jti.into(),
+        kid: "k1".into(),
+        kind,
+        issued_at: NOW,
+        expires_at: NOW + 300,
+    }
+}
+
+/// A store on a fresh file with one user, `ann`, and one session whose access token is
+/// `a1` (valid until `NOW + 300`) and refresh token `r1`.
+async fn store_with_a_session(dir: &tempfile::TempDir) -> (Store, i64) {
+    let url = format!("sqlite://{}", dir.path().join("reads.sqlite3").display());
+    let store = Store::connect(&url, PoolSettings { max_connections: 1 })
+        .await
+        .expect("store");
+    let user = NewUser {
+        username: "ann",
+        username_key: "ann",
+        email: Some("ann@example.com"),
+        email_key: Some("ann@example.com"),
+        password_hash: "x",
+        created_at: NOW - 1_000,
+    };
+    let crate::auth::model::Inserted::User(user) =
+        store.insert_user(&user).await.expect("insert user")
+    else {
+        panic!("user not inserted");
+    };
+    let pair = TokenPair {
+        access: token("a1", TokenKind::Access),
+        refresh: token("r1", TokenKind::Refresh),
+    };
+    let origin = SessionOrigin {
+        public_id: "p1",
+        user_agent: None,
+        ip: None,
+    };
+    store
+        .start_session(user.id, &pair, NOW + 86_400, &origin)
+        .await
+        .expect("session");
+    (store, user.id)
+}
+
+/// Who `jti` belongs to at `now`, read inline and read with every inline connection
+/// taken: (username, session public id) each way.
+async fn access_both_ways(store: &Store, jti: &str, now: i64) -> [Option<(String, String)>; 2] {
+    let shown = |found: Option<crate::auth::model::SessionUser>| {
+        found.map(|found| (found.user.username, found.public_id))
+    };
+    let inline = store.session_user(jti, now).await.expect("inline read");
+    let reads = store.inline_reads.as_ref().expect("inline reads on a file");
+    let held = reads.hold_all();
+    let coalesced = store.session_user(jti, now).await.expect("coalesced read");
+    drop(held);
+    [shown(inline), shown(coalesced)]
+}
+
+async fn key_both_ways(store: &Store, key_hash: &str, now: i64) -> [Option<String>; 2] {
+    let inline = store
+        .api_key_user(key_hash, now)
+        .await
+        .expect("inline read");
+    let reads = store.inline_reads.as_ref().expect("inline reads on a file");
+    let held = reads.hold_all();
+    let coalesced = store
+        .api_key_user(key_hash, now)
+        .await
+        .expect("coalesced read");
+    drop(held);
+    [inline, coalesced].map(|found| found.map(|found| found.user.username))
+}
+
+#[tokio::test]
+async fn an_access_token_reads_the_same_both_ways_through_expiry_and_logout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, _) = store_with_a_session(&dir).await;
+    let live = Some(("ann".to_string(), "p1".to_string()));
+    assert_eq!(
+        access_both_ways(&store, "a1", NOW).await,
+        [live.clone(), live.clone()]
+    );
+    assert_eq!(
+        access_both_ways(&store, "a1", NOW + 299).await,
+        [live.clone(), live]
+    );
+    assert_eq!(
+        access_both_ways(&store, "a1", NOW + 300).await,
+        [None, None]
+    );
+    assert_eq!(access_both_ways(&store, "r1", NOW).await, [None, None]);
+    assert_eq!(access_both_ways(&store, "nobody", NOW).await, [None, None]);
+
+    store.end_session("r1", NOW + 1).await.expect("logout");
+    assert_eq!(access_both_ways(&store, "a1", NOW + 1).await, [None, None]);
+}
+
+#[tokio::test]
+async fn an_api_key_reads_the_same_both_ways_until_its_user_is_disabled() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, user_id) = store_with_a_session(&dir).await;
+    store
+        .insert_api_key("hash-1", user_id, NOW, Some(NOW + 60), 10)
+        .await
+        .expect("key");
+    let ann = Some("ann".to_string());
+    assert_eq!(
+        key_both_ways(&store, "hash-1", NOW).await,
+        [ann.clone(), ann]
+    );
+    assert_eq!(
+        key_both_ways(&store, "hash-1", NOW + 60).await,
+        [None, None]
+    );
+    assert_eq!(key_both_ways(&store, "hash-2", NOW).await, [None, None]);
+
+    store
+        .set_active(user_id, false, NOW + 1)
+        .await
+        .expect("disable");
+    assert_eq!(key_both_ways(&store, "hash-1", NOW + 1).await, [None, None]);
+}
