@@ -45,10 +45,7 @@ impl Auth {
 
 /// What the database keeps of a key: its SHA-256, as lowercase hex.
 pub fn key_hash(key: &str) -> String {
-    Sha256::digest(key.as_bytes())
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(key.as_bytes()))
 }
 
 #[cfg(test)]

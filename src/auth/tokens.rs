@@ -361,7 +361,7 @@ fn new_jti() -> Result<String, Error> {
 pub fn random_hex<const N: usize>() -> Result<String, Error> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(bytes))
 }
 
 #[cfg(test)]

@@ -4,7 +4,9 @@
 //! logout or a revocation from any node or the admin shell takes effect on the very next
 //! request. Done one statement per request, that read is most of the request's cost. Here
 //! the reads queue in a [`Batches`] (see `store::batched`), and each batch is one `… WHERE
-//! key IN (…)` statement.
+//! key IN (…)` statement. That is every such read on PostgreSQL, where a statement is a
+//! round trip; on SQLite, only the reads `store::inline_reads` could not answer at once on
+//! the request's own thread.
 //!
 //! Nothing gets staler: a request's read is always a statement that *starts after* the
 //! request was queued, so it sees every commit made before the request arrived, exactly as
