@@ -34,12 +34,13 @@ async fn main() -> ExitCode {
         None => EnvFilter::try_from_default_env().ok(),
     }
     .unwrap_or_else(|| EnvFilter::new(default));
-    authd::telemetry::logs::init(filter, format);
+    // Held to the end of `main`: dropping it writes the log lines still waiting.
+    let _log_flushing = authd::telemetry::logs::init(filter, format);
     let config = match invocation {
         Invocation::Serve(config) => config,
         Invocation::Admin(command) => return admin::run(command).await,
     };
-    match serve(*config).await {
+    match serve(*config, &_log_flushing).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "authd stopped");
@@ -50,7 +51,10 @@ async fn main() -> ExitCode {
 
 /// Checks the settings, binds the port, and only then opens (or creates) the database, so a
 /// mistake or a taken port is reported before anything is written.
-async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(
+    config: Config,
+    log: &authd::telemetry::logs::Flushing<std::io::Stderr>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let problems = config.problems();
     if !problems.is_empty() {
         return Err(format!("invalid configuration: {}", problems.join("; ")).into());
@@ -68,11 +72,14 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         .await
         .map_err(|e| e.with_cause())?;
     let tls = config.tls_settings().is_some();
+    // From here a SIGINT or SIGTERM is a graceful shutdown, which writes every log line.
+    let shutdown = shutdown_signal();
     tracing::info!(address = %listener.local_addr()?, tls, "authd listening");
     if let Some(path) = &config.address_file {
         write_address_file(path, listener.local_addr()?)?;
     }
-    server::run(listener, app, shutdown_signal())
+    log.batch_from_now();
+    server::run(listener, app, shutdown)
         .await
         .map_err(|e| e.with_cause())?;
     tracing::info!("authd stopped cleanly");
@@ -94,25 +101,24 @@ fn write_address_file(path: &std::path::Path, address: std::net::SocketAddr) -> 
 }
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM (what `docker stop` and systemd send).
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, "cannot listen for SIGTERM");
+/// Both are caught from the call on, not from the first poll.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let (mut interrupt, mut terminate) = match (interrupt, terminate) {
+            (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+            (Err(error), _) | (_, Err(error)) => {
+                tracing::warn!(%error, "cannot listen for SIGINT and SIGTERM");
                 std::future::pending::<()>().await;
+                return;
             }
+        };
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate => {}
+        tracing::info!("shutting down");
     }
-    tracing::info!("shutting down");
 }

@@ -1,5 +1,6 @@
 //! The log's shape: `--log-format text` (the default; colours only on a terminal) or
-//! `json` (one object a line, for log shippers), both on stderr.
+//! `json` (one object a line, for log shippers), both on stderr, the lines below WARN
+//! written in batches every 50 ms (`batched_lines`).
 //!
 //! A request's log line is written by `requests` after the handler has run, but the user
 //! it served is known only inside the core, which names it in its spans' `user_id`
@@ -10,7 +11,7 @@
 //! which is also when there is no line.
 
 use std::{
-    io::IsTerminal,
+    io::{IsTerminal, Stderr},
     sync::{
         Arc,
         atomic::{AtomicI64, Ordering},
@@ -23,6 +24,9 @@ use tracing::{
     span,
 };
 use tracing_subscriber::{EnvFilter, Layer, layer::Context, prelude::*};
+
+use super::batched_lines::BatchedLines;
+pub use super::batched_lines::Flushing;
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -46,10 +50,12 @@ impl LogFormat {
     }
 }
 
-/// Installs the process's subscriber: `filter`, then lines in `format` on stderr. A
-/// subscriber already installed (a test's) is left in place.
-pub fn init(filter: EnvFilter, format: LogFormat) {
-    let stderr = std::io::stderr;
+/// Installs the process's subscriber: `filter`, then lines in `format` on stderr, those
+/// below WARN written in batches (`batched_lines`). A subscriber already installed (a
+/// test's) is left in place. Keep the returned handle until the process ends: dropping it
+/// writes the lines still waiting.
+pub fn init(filter: EnvFilter, format: LogFormat) -> Flushing<Stderr> {
+    let (stderr, flushing) = BatchedLines::start(std::io::stderr());
     let lines = match format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
             .with_writer(stderr)
@@ -68,6 +74,7 @@ pub fn init(filter: EnvFilter, format: LogFormat) {
         .with(RequestUsers)
         .with(lines)
         .try_init();
+    flushing
 }
 
 tokio::task_local! {

@@ -8,12 +8,14 @@
 //!   any handler reads it, returns it as `x-request-id`, and when the answer's last frame
 //!   leaves, counts and times the request and writes its log line.
 //! - [`logs`] — `--log-format text|json`, and the subscriber layer that lends a request's
-//!   log line the user id the core found.
+//!   log line the user id the core found; `batched_lines` writes the lines below WARN
+//!   to stderr in one call every 50 ms instead of one call each.
 //!
 //! Nothing here decides anything about users or tokens: the core counts its own events
 //! (`auth::events`) and writes its own audit lines; this module only exposes them.
 
 mod answer;
+mod batched_lines;
 pub mod logs;
 pub mod metrics;
 pub mod requests;

@@ -176,3 +176,33 @@ async fn text_stays_the_default_format() {
     assert!(line.contains("code=\"OK\""), "{line}");
     assert!(!log.contains(PASSWORD), "{log}");
 }
+
+/// Request lines are written in batches once the server is up: a line still reaches the
+/// log within moments while the server runs on, and a burst of requests all get theirs.
+#[tokio::test]
+async fn request_lines_reach_the_log_while_the_server_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &["--log-format", "json"]).await;
+    let base = format!("http://{}", node.address);
+    let client = http();
+    for n in 0..20 {
+        let answer = client
+            .get(format!("{base}/healthz"))
+            .header("x-request-id", format!("burst-{n}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status().as_u16(), 200);
+    }
+    let waited = std::time::Instant::now();
+    let mut log = node.log();
+    while !log.contains("burst-19") && waited.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        log = node.log();
+    }
+    let lines = json_lines(&log);
+    for n in 0..20 {
+        let line = request_line(&lines, &format!("burst-{n}"));
+        assert_eq!(line["status"], "200", "{line}");
+    }
+}
