@@ -35,12 +35,12 @@ async fn main() -> ExitCode {
     }
     .unwrap_or_else(|| EnvFilter::new(default));
     // Held to the end of `main`: dropping it writes the log lines still waiting.
-    let _log_flushing = authd::telemetry::logs::init(filter, format);
+    let log_flushing = authd::telemetry::logs::init(filter, format);
     let config = match invocation {
         Invocation::Serve(config) => config,
         Invocation::Admin(command) => return admin::run(command).await,
     };
-    match serve(*config, &_log_flushing).await {
+    match serve(*config, &log_flushing).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             tracing::error!(%error, "authd stopped");
