@@ -111,8 +111,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
             (Err(error), _) | (_, Err(error)) => {
                 tracing::warn!(%error, "cannot listen for SIGINT and SIGTERM");
-                std::future::pending::<()>().await;
-                return;
+                return std::future::pending().await;
             }
         };
         tokio::select! {

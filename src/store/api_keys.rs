@@ -73,14 +73,14 @@ impl Store {
     /// `store::coalesced`).
     pub async fn api_key_user(&self, key_hash: &str, now: i64) -> Result<Option<KeyUser>, Error> {
         const INLINE: &str = concat!(api_key_rows!(), " WHERE k.key_hash = $1", live_api_key!());
-        self.refuse_if_down()?;
-        let inline = self.inline_reads.as_ref();
-        if let Some(found) =
-            inline.and_then(|reads| reads.read(INLINE, key_hash, now, KeyUserRow::from_inline))
-        {
-            return Ok(found.map(KeyUser::from));
-        }
-        self.key_reads.read(key_hash.to_owned(), now).await
+        self.live_row(
+            INLINE,
+            KeyUserRow::from_inline,
+            &self.key_reads,
+            key_hash,
+            now,
+        )
+        .await
     }
 }
 

@@ -56,6 +56,15 @@ async fn store_with_a_session(dir: &tempfile::TempDir) -> (Store, i64) {
     (store, user.id)
 }
 
+/// The store's inline reads: every one of a file-backed store's.
+fn inline_reads(store: &Store) -> &crate::store::inline_reads::InlineReads {
+    &store
+        .on_disk
+        .as_ref()
+        .expect("a file-backed store")
+        .inline_reads
+}
+
 /// Who `jti` belongs to at `now`, read inline and read with every inline connection
 /// taken: (username, session public id) each way.
 async fn access_both_ways(store: &Store, jti: &str, now: i64) -> [Option<(String, String)>; 2] {
@@ -63,7 +72,7 @@ async fn access_both_ways(store: &Store, jti: &str, now: i64) -> [Option<(String
         found.map(|found| (found.user.username, found.public_id))
     };
     let inline = store.session_user(jti, now).await.expect("inline read");
-    let reads = store.inline_reads.as_ref().expect("inline reads on a file");
+    let reads = inline_reads(store);
     let held = reads.hold_all();
     let coalesced = store.session_user(jti, now).await.expect("coalesced read");
     drop(held);
@@ -75,7 +84,7 @@ async fn key_both_ways(store: &Store, key_hash: &str, now: i64) -> [Option<Strin
         .api_key_user(key_hash, now)
         .await
         .expect("inline read");
-    let reads = store.inline_reads.as_ref().expect("inline reads on a file");
+    let reads = inline_reads(store);
     let held = reads.hold_all();
     let coalesced = store
         .api_key_user(key_hash, now)

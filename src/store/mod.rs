@@ -106,11 +106,10 @@ pub struct Store {
     key_reads: coalesced::Coalescer<KeyUser>,
     /// The refreshes of concurrent requests, spent together (`sessions/rotation_batch.rs`).
     rotations: batched::Batches<sessions::RotationRequest, Rotation>,
-    /// The liveness reads SQLite answers on the request's own thread, when it can
-    /// (`inline_reads.rs`); the coalesced reads above take the rest.
-    inline_reads: Option<inline_reads::InlineReads>,
-    /// SQLite's WAL checkpoints, run beside the writer while the store lives.
-    _checkpoints: Option<checkpoints::Running>,
+    /// A SQLite file's WAL checkpoints, run beside the writer while the store lives, and
+    /// its liveness reads on the request's own thread (`inline_reads.rs`), which the
+    /// coalesced reads above back up.
+    on_disk: Option<sqlite::OnDisk>,
 }
 
 /// The pools, sized to the engine.
@@ -145,10 +144,6 @@ impl Store {
                 "unsupported database URL scheme (expected sqlite:// or postgres://)".into(),
             ));
         };
-        let (checkpoints, inline_reads) = match on_disk {
-            Some(file) => (Some(file.checkpoints), Some(file.inline_reads)),
-            None => (None, None),
-        };
         // One batched read in flight per two cores: fewer statements at a time make bigger
         // batches, and on two cores one at a time answered 30 % more GetMe on PostgreSQL
         // and REST `/auth/me/` on SQLite than one per core (BENCHMARKS.md).
@@ -176,8 +171,7 @@ impl Store {
             access_reads,
             key_reads,
             rotations,
-            inline_reads,
-            _checkpoints: checkpoints,
+            on_disk,
         })
     }
 
@@ -211,6 +205,28 @@ impl Store {
     /// instead of each waiting out the pool's acquire timeout.
     pub fn mark_reachable(&self, reachable: bool) {
         self.down.store(!reachable, Ordering::Relaxed);
+    }
+
+    /// The live row behind `key` at `now`: read on this thread by `inline_sql` (`$1` the
+    /// key, `$2` now) through `map` when SQLite can answer at once, else through
+    /// `coalesced`.
+    async fn live_row<Row, T>(
+        &self,
+        inline_sql: &'static str,
+        map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Row>,
+        coalesced: &coalesced::Coalescer<T>,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<T>, Error>
+    where
+        T: From<Row> + Clone + Send + 'static,
+    {
+        self.refuse_if_down()?;
+        let inline = self.on_disk.as_ref().map(|file| &file.inline_reads);
+        if let Some(found) = inline.and_then(|reads| reads.read(inline_sql, key, now, map)) {
+            return Ok(found.map(T::from));
+        }
+        coalesced.read(key.to_owned(), now).await
     }
 
     fn refuse_if_down(&self) -> Result<(), Error> {

@@ -165,14 +165,14 @@ impl Store {
             " WHERE t.jti = $1",
             live_access_token!()
         );
-        self.refuse_if_down()?;
-        let inline = self.inline_reads.as_ref();
-        if let Some(found) =
-            inline.and_then(|reads| reads.read(INLINE, jti, now, SessionUserRow::from_inline))
-        {
-            return Ok(found.map(SessionUser::from));
-        }
-        self.access_reads.read(jti.to_owned(), now).await
+        self.live_row(
+            INLINE,
+            SessionUserRow::from_inline,
+            &self.access_reads,
+            jti,
+            now,
+        )
+        .await
     }
 
     /// Refresh token `jti`'s user and session, if the token is recorded, unspent,

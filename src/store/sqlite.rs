@@ -30,7 +30,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// What a database file has beyond the pools: its checkpoints and its inline reads. An
 /// in-memory database has neither (it is private to the connection that made it).
 pub struct OnDisk {
-    pub checkpoints: checkpoints::Running,
+    /// Kept only to be dropped with the store, which stops the checkpoints.
+    pub _checkpoints: checkpoints::Running,
     pub inline_reads: InlineReads,
 }
 
@@ -81,7 +82,7 @@ pub async fn connect(url: &str) -> Result<(Pools, Option<OnDisk>), Error> {
             .connect_with(options)
             .await?;
         Some(OnDisk {
-            checkpoints: checkpoints::start(pool),
+            _checkpoints: checkpoints::start(pool),
             // One per core: a thread holds one only for the length of one statement.
             inline_reads: InlineReads::open(&file, cores)?,
         })
