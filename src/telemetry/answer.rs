@@ -12,11 +12,10 @@ use std::{
 use axum::extract::MatchedPath;
 use http::{HeaderMap, Method, StatusCode};
 use http_body::{Body, Frame, SizeHint};
-use metrics::{counter, histogram};
 use tokio::time::Instant;
 use tonic::Code;
 
-use super::{logs::RequestUser, metrics as series};
+use super::{logs::RequestUser, request_series};
 use crate::auth::context::RequestId;
 
 /// What is being answered.
@@ -89,8 +88,7 @@ impl Record {
             (_, Some(path)) => path.trim_start_matches('/'),
         };
         let code = code_name(code);
-        counter!(series::GRPC_REQUESTS, "rpc" => rpc.to_owned(), "code" => code).increment(1);
-        histogram!(series::GRPC_DURATION, "rpc" => rpc.to_owned()).record(seconds);
+        request_series::record_grpc(rpc, code, seconds);
         tracing::info!(
             target: "authd::request",
             transport = "grpc",
@@ -114,18 +112,11 @@ impl Record {
         let route = route.map_or(UNMATCHED, MatchedPath::as_str);
         let method = method_label(method);
         let status = match (cancelled, self.http_status) {
-            (true, 0) => "cancelled".to_owned(),
-            (_, status) => status.to_string(),
+            (true, 0) => None,
+            (_, status) => Some(status),
         };
-        counter!(
-            series::HTTP_REQUESTS,
-            "route" => route.to_owned(),
-            "method" => method,
-            "status" => status.clone()
-        )
-        .increment(1);
-        histogram!(series::HTTP_DURATION, "route" => route.to_owned(), "method" => method)
-            .record(seconds);
+        let status = request_series::record_rest(route, method, status, seconds);
+        let status = &*status;
         tracing::info!(
             target: "authd::request",
             transport = "rest",

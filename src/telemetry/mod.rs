@@ -6,7 +6,8 @@
 //! - [`requests`] — the tower layer around every gRPC service and around the REST router:
 //!   it settles the request id (the caller's sane `x-request-id`, else a new one) before
 //!   any handler reads it, returns it as `x-request-id`, and when the answer's last frame
-//!   leaves, counts and times the request and writes its log line.
+//!   leaves, counts and times the request and writes its log line; `request_series`
+//!   keeps each thread's handles to those series, so a request only records into them.
 //! - [`logs`] — `--log-format text|json`, and the subscriber layer that lends a request's
 //!   log line the user id the core found; `batched_lines` writes the lines below WARN
 //!   to stderr in one call every 50 ms instead of one call each.
@@ -18,4 +19,5 @@ mod answer;
 mod batched_lines;
 pub mod logs;
 pub mod metrics;
+mod request_series;
 pub mod requests;
