@@ -161,10 +161,21 @@ REST_NOOP=$(wrk_rate rest-noop http://127.0.0.1:27001/healthz "Accept: applicati
 REST_KEY=$(wrk_rate rest-key http://127.0.0.1:27001/api/me/ "Authorization: Token $SQLITE_KEY")
 REST_JWT=$(wrk_rate rest-jwt http://127.0.0.1:27001/auth/me/ "Authorization: Bearer $SQLITE_ACCESS")
 
-say "Login (loadgen, 16 in flight) and the raw argon2id ceiling on $CORES cores"
-LOGIN=$(loadgen_rate login 27001 --rpc login --concurrency 16)
-"$BIN/examples/argon2_ceiling" --seconds "$SECS" >"$WORK/argon2.txt"
-ARGON2=$(sed -n 's/.* rate=\([0-9.]*\)\/s/\1/p' "$WORK/argon2.txt")
+# The two alternate, three rounds of half the run's seconds each, and the ratio quoted is
+# the median of the rounds' ratios: the machine's speed swings between minutes, and a
+# swing between one long login run and one long argon2 run decided the ratio otherwise.
+say "Login (loadgen, 16 in flight) and the raw argon2id ceiling on $CORES cores, alternating"
+LOGINS_SEEN=() ARGON2_SEEN=() LOGIN_RATIOS=()
+for round in 1 2 3; do
+  login=$(SECS=$(( (SECS + 1) / 2 )) loadgen_rate login 27001 --rpc login --concurrency 16)
+  "$BIN/examples/argon2_ceiling" --seconds $(( (SECS + 1) / 2 )) >"$WORK/argon2.txt"
+  argon2=$(sed -n 's/.* rate=\([0-9.]*\)\/s/\1/p' "$WORK/argon2.txt")
+  LOGINS_SEEN+=("$login") ARGON2_SEEN+=("$argon2") LOGIN_RATIOS+=("$(ratio "$login" "$argon2")")
+  echo "  round $round: Login $login/s, argon2id $argon2/s, ratio ${LOGIN_RATIOS[-1]}" >&2
+done
+median() { python3 -c "import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))" "$@"; }
+LOGIN=$(median "${LOGINS_SEEN[@]}") ARGON2=$(median "${ARGON2_SEEN[@]}")
+LOGIN_RATIO=$(printf '%.2f' "$(median "${LOGIN_RATIOS[@]}")")
 
 say "Refresh on SQLite (loadgen, 32 in flight, each its own session)"
 REFRESH_SQLITE=$(loadgen_rate refresh-sqlite 27001 --rpc refresh --concurrency 32)
@@ -197,7 +208,7 @@ authd benchmark ($MODE run: ${SECS}s per figure, $CORES cores, $(date -u +%Y-%m-
 | REST GET /api/me/ (DRF key), authd ÷ Django, wrk -t1 -c16 | $(ratio "$REST_KEY" "$DJANGO_KEY")× ($REST_KEY ÷ $DJANGO_KEY req/s) | ≥ 50× |
 | REST GET /auth/me/ (JWT), authd ÷ Django, wrk -t1 -c16 | $(ratio "$REST_JWT" "$DJANGO_JWT")× ($REST_JWT ÷ $DJANGO_JWT req/s) | ≥ 50× |
 | the REST no-op: authd's GET /healthz ÷ Django's /api/me/, and /api/me/ ÷ /healthz | $(ratio "$REST_NOOP" "$DJANGO_KEY")× ($REST_NOOP req/s); $(ratio "$REST_KEY" "$REST_NOOP") | (the most a REST ratio could be in this run) |
-| Login ÷ raw argon2id verifies on all cores | $(ratio "$LOGIN" "$ARGON2") ($LOGIN ÷ $ARGON2 /s) | ≥ 0.9 |
+| Login ÷ raw argon2id verifies on all cores (median of 3 alternating rounds) | $LOGIN_RATIO (medians $LOGIN ÷ $ARGON2 /s) | ≥ 0.9 |
 | Refresh on SQLite / on PostgreSQL, 32 in flight | $REFRESH_SQLITE / $REFRESH_PG /s | ≥ 4000 on both |
 | the same, ÷ Health/Check of this run | $(ratio "$REFRESH_SQLITE" "$HEALTH") / $(ratio "$REFRESH_PG" "$HEALTH") | (4000 ÷ the 108k the target was set beside: 0.037) |
 | GetMe on PostgreSQL ÷ GetMe on SQLite, h2load | $(ratio "$GETME_PG" "$GETME") ($GETME_PG ÷ $GETME req/s) | ≥ 0.8 |
