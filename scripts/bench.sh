@@ -41,6 +41,7 @@ missing=()
 command -v h2load >/dev/null || missing+=(nghttp2-client)
 command -v wrk >/dev/null || missing+=(wrk)
 command -v curl >/dev/null || missing+=(curl)
+command -v make >/dev/null || missing+=(make)   # jemalloc's build runs it
 python3 -c 'import venv' 2>/dev/null || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || fail "needs ${missing[*]} (apt-get install -y ${missing[*]}, as root)"
