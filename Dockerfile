@@ -17,6 +17,8 @@ WORKDIR /src
 # Dependency layer: build the dependency graph against stub sources, so editing src/ does
 # not rebuild the world.
 COPY Cargo.toml Cargo.lock build.rs ./
+# How the bundled SQLite is compiled (LIBSQLITE3_FLAGS), before it is built below.
+COPY .cargo ./.cargo
 COPY proto ./proto
 # The workspace's other member (the verifier crate services depend on) must be there for
 # the manifest to load; only authd is built.
