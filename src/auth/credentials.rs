@@ -45,7 +45,7 @@ pub fn parse_authorization(
     accepted: AcceptedSchemes,
 ) -> Result<Credentials<'_>, Error> {
     let value = value.ok_or(Error::MissingCredentials)?;
-    let mut parts = value.split_whitespace();
+    let mut parts = Words { rest: value };
     let scheme = parts.next().ok_or(Error::MissingCredentials)?;
     let is_bearer = scheme.eq_ignore_ascii_case("bearer");
     let is_api_key = accepted.reads_api_keys() && scheme.eq_ignore_ascii_case("token");
@@ -57,6 +57,36 @@ pub fn parse_authorization(
         (Some(_), Some(_)) => Err(Error::MalformedCredentials(MalformedHeader::ContainsSpaces)),
         (Some(token), None) if is_bearer => Ok(Credentials::Bearer(token)),
         (Some(key), None) => Ok(Credentials::ApiKey(key)),
+    }
+}
+
+/// The bytes DRF and simplejwt split an `Authorization` value on (`bytes.split()`): ASCII
+/// whitespace, vertical tab included. Other Unicode spaces (a no-break space, say) are part
+/// of a word, as they are in Django.
+fn is_django_space(byte: u8) -> bool {
+    matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+}
+
+/// The words of an `Authorization` value, split as Django splits it. A scan of bytes, not of
+/// chars: the value is a whole JWT on every authenticated request.
+struct Words<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Words<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let bytes = self.rest.as_bytes();
+        let start = bytes.iter().position(|&byte| !is_django_space(byte))?;
+        let end = bytes[start..]
+            .iter()
+            .position(|&byte| is_django_space(byte))
+            .map_or(bytes.len(), |len| start + len);
+        // Both ends sit next to an ASCII byte or at an end, so they are char boundaries.
+        let word = self.rest.get(start..end)?;
+        self.rest = self.rest.get(end..)?;
+        Some(word)
     }
 }
 
@@ -112,6 +142,23 @@ mod tests {
     }
 
     #[test]
+    fn words_split_on_ascii_whitespace_only_as_django_does() {
+        assert_eq!(
+            parse_authorization(Some("\x0bBearer\x0c\r\n abc\t"), BOTH).unwrap(),
+            Credentials::Bearer("abc")
+        );
+        // A no-break space is not whitespace to `bytes.split()`: one word, no known scheme.
+        assert!(matches!(
+            parse_authorization(Some("Bearer\u{a0}abc"), BOTH),
+            Err(Error::MissingCredentials)
+        ));
+        assert_eq!(
+            parse_authorization(Some("Bearer ab\u{2003}cd"), BOTH).unwrap(),
+            Credentials::Bearer("ab\u{2003}cd")
+        );
+    }
+
+    #[test]
     fn empty_or_spaced_credentials_are_malformed() {
         for header in ["Bearer", "Token   "] {
             assert!(matches!(
@@ -148,8 +195,13 @@ mod properties {
             match parse_authorization(Some(&value), accepted) {
                 Ok(Credentials::Bearer(token) | Credentials::ApiKey(token)) => {
                     prop_assert!(!token.is_empty());
-                    prop_assert!(!token.contains(char::is_whitespace));
-                    prop_assert_eq!(value.split_whitespace().nth(1), Some(token));
+                    prop_assert!(!token.bytes().any(is_django_space));
+                    let django_words: Vec<&str> = value
+                        .split(|c: char| c.is_ascii() && is_django_space(c as u8))
+                        .filter(|word| !word.is_empty())
+                        .collect();
+                    prop_assert_eq!(django_words.len(), 2);
+                    prop_assert_eq!(django_words[1], token);
                 }
                 Err(Error::MissingCredentials | Error::MalformedCredentials(_)) => {}
                 Err(other) => prop_assert!(false, "unexpected {other:?}"),
