@@ -325,7 +325,7 @@ fn report(
         latencies[index] as f64 / 1000.0
     };
     println!(
-        "rpc={:?} concurrency={} connections={} seconds={:.3} requests={} unexpected={} rate={:.0}/s \
+        "rpc={:?} concurrency={} connections={} seconds={:.3} requests={} unexpected={} rate={:.1}/s \
          p50={:.2}ms p90={:.2}ms p99={:.2}ms max={:.2}ms codes={}",
         args.rpc,
         args.concurrency,
