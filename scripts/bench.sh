@@ -168,11 +168,12 @@ DJANGO_KEY=$KEY DJANGO_ACCESS=$ACCESS
 # after authd's, as this script once did) decided a ratio by when each ran.
 ROUND_SECS=$(( (SECS + 1) / 2 ))
 median() { python3 -c "import statistics, sys; print(statistics.median(map(float, sys.argv[1:])))" "$@"; }
-# quoted RATIOS NUMERATORS DENOMINATORS: "0.71 (27581.9 ÷ 38662.5": the median ratio and the
-# medians of its two sides (the caller closes the parenthesis with its unit).
+# quoted RATIOS NUMERATORS DENOMINATORS [MARK]: "0.71 (27581.9 ÷ 38662.5": the median ratio,
+# then MARK (× for a multiple), and the medians of its two sides (the caller closes the
+# parenthesis with its unit).
 quoted() {
   local -n ratios=$1 tops=$2 bottoms=$3
-  printf '%.2f (%s ÷ %s' "$(median "${ratios[@]}")" "$(median "${tops[@]}")" "$(median "${bottoms[@]}")"
+  printf '%.2f%s (%s ÷ %s' "$(median "${ratios[@]}")" "${4:-}" "$(median "${tops[@]}")" "$(median "${bottoms[@]}")"
 }
 
 say "gRPC: Health/Check (the no-op), GetMe on SQLite, GetMe on PostgreSQL, h2load -c4 -m32 -t1, alternating"
@@ -225,9 +226,9 @@ authd benchmark ($MODE run: ${SECS}s per figure or 3 alternating rounds of ${ROU
 | figure, measured in this run | value | target |
 |---|---|---|
 | gRPC GetMe ÷ Health/Check, h2load -c4 -m32 -t1 | $(quoted GETME_RATIOS GETME_SEEN HEALTH_SEEN) req/s) | ≥ 0.50 |
-| REST GET /api/me/ (DRF key), authd ÷ Django, wrk -t1 -c16 | $(quoted KEY_RATIOS KEY_SEEN DJANGO_KEY_SEEN | sed "s/ (/× (/") req/s) | ≥ 50× |
-| REST GET /auth/me/ (JWT), authd ÷ Django, wrk -t1 -c16 | $(quoted JWT_RATIOS JWT_SEEN DJANGO_JWT_SEEN | sed "s/ (/× (/") req/s) | ≥ 50× |
-| the REST no-op: authd's GET /healthz ÷ Django's /api/me/, and /api/me/ ÷ /healthz | $(quoted NOOP_RATIOS NOOP_SEEN DJANGO_KEY_SEEN | sed "s/ (/× (/") req/s); $(printf '%.2f' "$(median "${NOOP_SHARES[@]}")") | (the most a REST ratio could be in this run) |
+| REST GET /api/me/ (DRF key), authd ÷ Django, wrk -t1 -c16 | $(quoted KEY_RATIOS KEY_SEEN DJANGO_KEY_SEEN ×) req/s) | ≥ 50× |
+| REST GET /auth/me/ (JWT), authd ÷ Django, wrk -t1 -c16 | $(quoted JWT_RATIOS JWT_SEEN DJANGO_JWT_SEEN ×) req/s) | ≥ 50× |
+| the REST no-op: authd's GET /healthz ÷ Django's /api/me/, and /api/me/ ÷ /healthz | $(quoted NOOP_RATIOS NOOP_SEEN DJANGO_KEY_SEEN ×) req/s); $(printf '%.2f' "$(median "${NOOP_SHARES[@]}")") | (the most a REST ratio could be in this run) |
 | Login ÷ raw argon2id verifies on all cores | $(quoted LOGIN_RATIOS LOGINS_SEEN ARGON2_SEEN) /s) | ≥ 0.9 |
 | Refresh on SQLite / on PostgreSQL, 32 in flight | $REFRESH_SQLITE / $REFRESH_PG /s | ≥ 4000 on both |
 | the same, ÷ Health/Check of this run | $(ratio "$REFRESH_SQLITE" "$HEALTH") / $(ratio "$REFRESH_PG" "$HEALTH") | (4000 ÷ the 108k the target was set beside: 0.037) |

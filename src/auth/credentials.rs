@@ -60,6 +60,16 @@ pub fn parse_authorization(
     }
 }
 
+/// Whether an `Authorization` value's first word is DRF's `Token` scheme (any case), read
+/// from its raw bytes as Django reads them: what an adapter needs to word a failure in DRF's
+/// terms, even for a value that is not UTF-8.
+pub fn names_token_scheme(value: &[u8]) -> bool {
+    value
+        .split(|&byte| is_django_space(byte))
+        .find(|word| !word.is_empty())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"token"))
+}
+
 /// The bytes DRF and simplejwt split an `Authorization` value on (`bytes.split()`): ASCII
 /// whitespace, vertical tab included. Other Unicode spaces (a no-break space, say) are part
 /// of a word, as they are in Django.
@@ -156,6 +166,15 @@ mod tests {
             parse_authorization(Some("Bearer ab\u{2003}cd"), BOTH).unwrap(),
             Credentials::Bearer("ab\u{2003}cd")
         );
+    }
+
+    #[test]
+    fn the_token_scheme_is_found_in_raw_bytes() {
+        assert!(names_token_scheme(b" \x0bTOKEN \xff\xfe"));
+        assert!(names_token_scheme(b"token"));
+        assert!(!names_token_scheme(b"Bearer \xff"));
+        assert!(!names_token_scheme(b"Token\xc2\xa0abc"));
+        assert!(!names_token_scheme(b"   "));
     }
 
     #[test]

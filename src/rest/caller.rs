@@ -16,7 +16,7 @@ use tonic::transport::server::TcpConnectInfo;
 
 use super::reply::Dialect;
 use crate::{
-    auth::{Auth, Caller, Context},
+    auth::{Auth, Caller, Context, credentials::names_token_scheme},
     error::{Error, MalformedHeader},
 };
 
@@ -65,13 +65,9 @@ pub fn authorization(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, Error>
         return Ok(Some(Cow::Borrowed(text)));
     }
     let bytes = value.as_bytes();
-    let is_token_scheme = bytes
-        .split(u8::is_ascii_whitespace)
-        .find(|word| !word.is_empty())
-        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"token"));
     match std::str::from_utf8(bytes) {
         Ok(text) => Ok(Some(Cow::Owned(text.to_string()))),
-        Err(_) if is_token_scheme => Err(Error::MalformedCredentials(
+        Err(_) if names_token_scheme(bytes) => Err(Error::MalformedCredentials(
             MalformedHeader::InvalidCharacters,
         )),
         Err(_) => Ok(Some(String::from_utf8_lossy(bytes))),
@@ -82,12 +78,12 @@ pub fn authorization(headers: &HeaderMap) -> Result<Option<Cow<'_, str>>, Error>
 /// a `Token` value (an endpoint that reads API keys answers a bad one as DRF does), else the
 /// endpoint's own.
 pub fn credentials_dialect(headers: &HeaderMap, endpoint: Dialect) -> Dialect {
-    let scheme = headers
+    let names_token = headers
         .get(AUTHORIZATION)
-        .map(|value| value.as_bytes())
-        .and_then(|bytes| bytes.split(u8::is_ascii_whitespace).find(|w| !w.is_empty()));
-    match scheme {
-        Some(scheme) if scheme.eq_ignore_ascii_case(b"token") => Dialect::TokenAuthentication,
-        _ => endpoint,
+        .is_some_and(|value| names_token_scheme(value.as_bytes()));
+    if names_token {
+        Dialect::TokenAuthentication
+    } else {
+        endpoint
     }
 }
