@@ -157,7 +157,7 @@ impl TokenSigner {
             token_type: kind.as_str().to_string(),
             exp: now.saturating_add(lifetime).min(not_after),
             iat: now,
-            jti: new_jti()?,
+            jti: new_jti(now)?,
             user_id,
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
@@ -352,10 +352,23 @@ fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, Error> {
     serde_json::from_slice(&bytes).map_err(|_| Error::InvalidToken)
 }
 
-/// 128 random bits as 32 lowercase hex characters, as simplejwt's `jti`.
-fn new_jti() -> Result<String, Error> {
-    random_hex::<16>()
+/// 32 lowercase hex characters, as simplejwt's `jti`: the second it was issued (40 bits)
+/// and 88 random bits. The leading second puts every new token at the end of the `tokens`
+/// primary key, where a fully random jti would land on a random page of it: with
+/// thousands of tokens issued a second, that was one page read and one page written per
+/// token, once the table outgrew SQLite's page cache (BENCHMARKS.md). 88 random bits in
+/// one second keep a jti as unique as 128 ever were; a jti is no secret (it is in the
+/// token, and the token is what is signed).
+fn new_jti(now: i64) -> Result<String, Error> {
+    let second = u64::try_from(now).unwrap_or(0).min(MAX_JTI_SECOND);
+    let mut bytes = [0u8; 16];
+    bytes[..5].copy_from_slice(&second.to_be_bytes()[3..]);
+    getrandom::fill(&mut bytes[5..]).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
+    Ok(hex::encode(bytes))
 }
+
+/// The last second a jti's 40 bits can hold (in the year 36812).
+const MAX_JTI_SECOND: u64 = (1 << 40) - 1;
 
 /// `N` random bytes as lowercase hex.
 pub fn random_hex<const N: usize>() -> Result<String, Error> {

@@ -272,6 +272,25 @@ fn claims_and_parts_outside_the_shape_authd_issues_are_refused() {
 }
 
 #[test]
+fn jtis_begin_with_their_second_and_sort_in_the_order_they_were_issued() -> Result<(), Error> {
+    let (signer, _) = signer_with(settings())?;
+    let issue = |now| signer.issue(TokenKind::Access, 1, now, i64::MAX);
+    let (first, twin, next) = (issue(NOW)?, issue(NOW)?, issue(NOW + 1)?);
+    assert_eq!(&first.jti[..10], format!("{NOW:010x}"));
+    assert_eq!(&next.jti[..10], format!("{:010x}", NOW + 1));
+    assert_ne!(
+        first.jti, twin.jti,
+        "the random part tells one second's jtis apart"
+    );
+    assert!(first.jti.max(twin.jti) < next.jti);
+    // A clock before 1970 or past 40 bits still gives a 32-character jti.
+    for now in [-5, i64::MAX] {
+        assert_eq!(issue(now)?.jti.len(), 32);
+    }
+    Ok(())
+}
+
+#[test]
 fn random_hex_has_the_requested_length() -> Result<(), Error> {
     assert_eq!(random_hex::<20>()?.len(), 40);
     Ok(())
