@@ -27,7 +27,7 @@ use std::{
     time::Duration,
 };
 
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::{Connection, OpenFlags, Params, Row};
 
 use crate::error::Error;
 
@@ -51,14 +51,13 @@ impl InlineReads {
         })
     }
 
-    /// The row `sql` finds for `key` (`$1`) at `now` (`$2`), mapped by `map`; `Some(None)`
+    /// The row `sql` finds with `params` (`$1`, `$2`, …), mapped by `map`; `Some(None)`
     /// when there is none. `None` when it could not be read here at once, and the caller
     /// must read it the usual way.
     pub fn read<T>(
         &self,
         sql: &'static str,
-        key: &str,
-        now: i64,
+        params: impl Params,
         map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Option<Option<T>> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -66,7 +65,7 @@ impl InlineReads {
         let connection = (0..count)
             .find_map(|offset| self.connections[(start + offset) % count].try_lock().ok())?;
         let mut statement = connection.prepare_cached(sql).ok()?;
-        let mut rows = statement.query((key, now)).ok()?;
+        let mut rows = statement.query(params).ok()?;
         match rows.next() {
             Ok(Some(row)) => map(row).ok().map(Some),
             Ok(None) => Some(None),
@@ -122,23 +121,26 @@ mod tests {
     fn a_read_sees_the_commit_made_just_before_it_by_another_connection() {
         let (_dir, file, writer) = database();
         let reads = InlineReads::open(&file, 2).expect("open reads");
-        assert_eq!(reads.read(SQL, "a", 50, name), Some(Some("first".into())));
+        assert_eq!(reads.read(SQL, ("a", 50), name), Some(Some("first".into())));
         writer
             .execute("UPDATE things SET name = 'second' WHERE id = 'a'", ())
             .expect("update");
-        assert_eq!(reads.read(SQL, "a", 50, name), Some(Some("second".into())));
+        assert_eq!(
+            reads.read(SQL, ("a", 50), name),
+            Some(Some("second".into()))
+        );
         writer
             .execute("DELETE FROM things WHERE id = 'a'", ())
             .expect("delete");
-        assert_eq!(reads.read(SQL, "a", 50, name), Some(None));
+        assert_eq!(reads.read(SQL, ("a", 50), name), Some(None));
     }
 
     #[test]
     fn now_is_bound_as_the_second_parameter() {
         let (_dir, file, _writer) = database();
         let reads = InlineReads::open(&file, 1).expect("open reads");
-        assert_eq!(reads.read(SQL, "a", 99, name), Some(Some("first".into())));
-        assert_eq!(reads.read(SQL, "a", 100, name), Some(None));
+        assert_eq!(reads.read(SQL, ("a", 99), name), Some(Some("first".into())));
+        assert_eq!(reads.read(SQL, ("a", 100), name), Some(None));
     }
 
     #[test]
@@ -146,9 +148,9 @@ mod tests {
         let (_dir, file, _writer) = database();
         let reads = InlineReads::open(&file, 2).expect("open reads");
         let held = reads.hold_all();
-        assert_eq!(reads.read(SQL, "a", 50, name), None);
+        assert_eq!(reads.read(SQL, ("a", 50), name), None);
         drop(held);
-        assert_eq!(reads.read(SQL, "a", 50, name), Some(Some("first".into())));
+        assert_eq!(reads.read(SQL, ("a", 50), name), Some(Some("first".into())));
     }
 
     #[test]
@@ -163,7 +165,7 @@ mod tests {
                  UPDATE things SET name = 'held' WHERE id = 'a';",
             )
             .expect("take the lock");
-        assert_eq!(reads.read(SQL, "a", 50, name), None);
+        assert_eq!(reads.read(SQL, ("a", 50), name), None);
         let timeout: i64 = reads.hold_all()[0]
             .pragma_query_value(None, "busy_timeout", |row| row.get(0))
             .expect("busy_timeout");
@@ -172,7 +174,7 @@ mod tests {
             "a busy database is given up at once, not waited for"
         );
         drop(writer);
-        assert_eq!(reads.read(SQL, "a", 50, name), Some(Some("held".into())));
+        assert_eq!(reads.read(SQL, ("a", 50), name), Some(Some("held".into())));
     }
 
     #[test]
@@ -182,14 +184,13 @@ mod tests {
         assert_eq!(
             reads.read(
                 "SELECT name FROM nowhere WHERE id = $1 AND $2",
-                "a",
-                1,
+                ("a", 1),
                 name
             ),
             None
         );
         assert_eq!(
-            reads.read(SQL, "a", 50, |row| row.get::<_, i64>("name")),
+            reads.read(SQL, ("a", 50), |row| row.get::<_, i64>("name")),
             None
         );
     }

@@ -1,9 +1,13 @@
 //! The store's liveness reads answer the same whether SQLite answers them on the request's
-//! own thread or, with every inline connection taken, through the coalesced reads: live,
-//! expired to the second, logged out, disabled.
+//! own thread or, with every inline connection taken, the usual way (the coalesced reads;
+//! for a refresh token's session, the reader pool): live, expired to the second, logged
+//! out, spent, disabled.
 
 use crate::{
-    auth::model::{IssuedToken, NewUser, SessionOrigin, TokenKind, TokenPair},
+    auth::model::{
+        EndedSessionToken, IssuedToken, NewUser, RefreshSession, Rotation, RotationRule,
+        SessionOrigin, TokenKind, TokenPair,
+    },
     store::{PoolSettings, Store},
 };
 
@@ -92,6 +96,59 @@ async fn key_both_ways(store: &Store, key_hash: &str, now: i64) -> [Option<Strin
         .expect("coalesced read");
     drop(held);
     [inline, coalesced].map(|found| found.map(|found| found.user.username))
+}
+
+/// What refresh token `jti`'s session is, read inline and with every inline connection
+/// taken.
+async fn refresh_both_ways(store: &Store, jti: &str) -> [Option<RefreshSession>; 2] {
+    let inline = store.refresh_session(jti).await.expect("inline read");
+    let held = inline_reads(store).hold_all();
+    let pooled = store.refresh_session(jti).await.expect("pooled read");
+    drop(held);
+    [inline, pooled]
+}
+
+#[tokio::test]
+async fn a_refresh_tokens_session_reads_the_same_both_ways_through_rotation_and_logout() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, user_id) = store_with_a_session(&dir).await;
+    let [Some(RefreshSession::Live(session)), pooled] = refresh_both_ways(&store, "r1").await
+    else {
+        panic!("r1's session is live");
+    };
+    assert_eq!(session.ends_at, NOW + 86_400);
+    let read_inline = store.inline_read(
+        super::sessions::REFRESH_SESSION,
+        ("r1",),
+        super::rows::RefreshSessionRow::from_inline,
+    );
+    assert!(
+        matches!(read_inline, Some(Some(ref row)) if row.session_id == session.session_id),
+        "the session is read on this thread"
+    );
+    assert_eq!(pooled, Some(RefreshSession::Live(session)));
+    assert_eq!(refresh_both_ways(&store, "a1").await, [None, None]);
+    assert_eq!(refresh_both_ways(&store, "nobody").await, [None, None]);
+
+    let next = TokenPair {
+        access: token("a2", TokenKind::Access),
+        refresh: token("r2", TokenKind::Refresh),
+    };
+    let rule = RotationRule { grace: 0 };
+    let rotation = store
+        .rotate_refresh("r1", session, user_id, NOW + 1, &next, rule)
+        .await
+        .expect("rotate");
+    assert_eq!(rotation, Rotation::Rotated);
+    let live = Some(RefreshSession::Live(session));
+    assert_eq!(refresh_both_ways(&store, "r1").await, [live, live]);
+    assert_eq!(refresh_both_ways(&store, "r2").await, [live, live]);
+
+    store.end_session("r2", NOW + 2).await.expect("logout");
+    let spent = Some(RefreshSession::Over(EndedSessionToken::Spent));
+    let unspent = Some(RefreshSession::Over(EndedSessionToken::Unspent));
+    assert_eq!(refresh_both_ways(&store, "r1").await, [spent, spent]);
+    assert_eq!(refresh_both_ways(&store, "r2").await, [unspent, unspent]);
 }
 
 #[tokio::test]

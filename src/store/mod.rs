@@ -222,11 +222,23 @@ impl Store {
         T: From<Row> + Clone + Send + 'static,
     {
         self.refuse_if_down()?;
-        let inline = self.on_disk.as_ref().map(|file| &file.inline_reads);
-        if let Some(found) = inline.and_then(|reads| reads.read(inline_sql, key, now, map)) {
+        if let Some(found) = self.inline_read(inline_sql, (key, now), map) {
             return Ok(found.map(T::from));
         }
         coalesced.read(key.to_owned(), now).await
+    }
+
+    /// The row `sql` finds with `params`, read on this thread when SQLite can answer at
+    /// once (`inline_reads.rs`); `None` when it cannot (or on PostgreSQL), and the caller
+    /// must read it the usual way.
+    fn inline_read<T>(
+        &self,
+        sql: &'static str,
+        params: impl rusqlite::Params,
+        map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Option<Option<T>> {
+        let reads = &self.on_disk.as_ref()?.inline_reads;
+        reads.read(sql, params, map)
     }
 
     fn refuse_if_down(&self) -> Result<(), Error> {

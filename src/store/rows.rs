@@ -209,3 +209,15 @@ pub struct RefreshSessionRow {
     pub session_over: bool,
     pub ends_at: i64,
 }
+
+impl RefreshSessionRow {
+    /// The same row from an inline read (`store::inline_reads`).
+    pub fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            session_id: row.get("session_id")?,
+            spent: row.get("spent")?,
+            session_over: row.get("session_over")?,
+            ends_at: row.get("ends_at")?,
+        })
+    }
+}

@@ -47,6 +47,16 @@ macro_rules! live_access_token {
     };
 }
 
+/// [`Store::refresh_session`]'s read: a refresh token's session, if a key not retired
+/// signed it.
+pub(super) const REFRESH_SESSION: &str = concat!(
+    "SELECT t.session_id, t.spent_at IS NOT NULL AS spent,
+            s.revoked_at IS NOT NULL AS session_over, s.ends_at
+     FROM tokens t JOIN sessions s ON s.id = t.session_id
+     WHERE t.jti = $1 AND t.kind = 'refresh' AND ",
+    signed_by_unretired_key!()
+);
+
 const SPENT_TOKEN_SESSION: &str = "SELECT session_id FROM tokens
                                    WHERE jti = $1 AND kind = 'refresh' AND spent_at IS NOT NULL";
 const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = 'refresh_reuse'
@@ -230,16 +240,14 @@ impl Store {
     /// exchanged for, and which session it is, which groups the refreshes of one batch
     /// (`rotation_batch.rs`).
     pub async fn refresh_session(&self, jti: &str) -> Result<Option<RefreshSession>, Error> {
-        const SQL: &str = concat!(
-            "SELECT t.session_id, t.spent_at IS NOT NULL AS spent,
-                    s.revoked_at IS NOT NULL AS session_over, s.ends_at
-             FROM tokens t JOIN sessions s ON s.id = t.session_id
-             WHERE t.jti = $1 AND t.kind = 'refresh' AND ",
-            signed_by_unretired_key!()
-        );
-        let row: Option<RefreshSessionRow> = on_reader!(self, db => {
-            sqlx::query_as(SQL).bind(jti).fetch_optional(db).await?
-        });
+        self.refuse_if_down()?;
+        let inline = self.inline_read(REFRESH_SESSION, (jti,), RefreshSessionRow::from_inline);
+        let row = match inline {
+            Some(row) => row,
+            None => on_reader!(self, db => {
+                sqlx::query_as(REFRESH_SESSION).bind(jti).fetch_optional(db).await?
+            }),
+        };
         Ok(row.map(|row| match (row.session_over, row.spent) {
             (false, _) => RefreshSession::Live(LiveSession {
                 session_id: row.session_id,
