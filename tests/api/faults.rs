@@ -294,3 +294,49 @@ async fn losing_postgres_fails_fast_reports_not_serving_and_recovers() {
     assert_eq!(count(&db, "SELECT COUNT(*) FROM users").await, 2);
     assert_eq!(count(&db, "SELECT COUNT(*) FROM sessions s WHERE NOT EXISTS (SELECT 1 FROM tokens t WHERE t.session_id = s.id)").await, 0);
 }
+
+/// A connection PostgreSQL closed while it sat in the pool (an operator's
+/// `pg_terminate_backend`, an idle timeout, a failover) is pinged before its next use and
+/// replaced: the requests after are answered, none refused. Connections in constant use
+/// are not pinged before each statement; sqlx pings each one as it goes back.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it in its PostgreSQL pass"]
+async fn connections_closed_while_idle_are_replaced_before_their_next_use() {
+    require_postgres();
+    let app = TestApp::spawn_with(&["--database-max-connections", "2"]).await;
+    let access = app.signed_in("alice").await.tokens.unwrap().access_token;
+    app.get_me(&access).await.expect("GetMe before");
+
+    let closed: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'authd'",
+    )
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert!(
+        !closed.is_empty() && closed.iter().all(|&done| done),
+        "authd's connections were closed: {closed:?}"
+    );
+    // Long enough to count as idle, shorter than the health check's second.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    for attempt in 0..5 {
+        let user = app.get_me(&access).await;
+        assert_eq!(
+            user.map(|user| user.username)
+                .map_err(|status| status.code()),
+            Ok("alice".to_string()),
+            "GetMe {attempt} after the connections were closed"
+        );
+    }
+    let mut client = app.client().await;
+    client
+        .login(LoginRequest {
+            username: "alice".into(),
+            password: PASSWORD.into(),
+            email: String::new(),
+        })
+        .await
+        .expect("a write after the connections were closed");
+}
