@@ -356,9 +356,10 @@ fn decode_part<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, Error> {
 /// and 88 random bits. The leading second puts every new token at the end of the `tokens`
 /// primary key, where a fully random jti would land on a random page of it: with
 /// thousands of tokens issued a second, that was one page read and one page written per
-/// token, once the table outgrew SQLite's page cache (BENCHMARKS.md). 88 random bits in
-/// one second keep a jti as unique as 128 ever were; a jti is no secret (it is in the
-/// token, and the token is what is signed).
+/// token, once the table outgrew SQLite's page cache (BENCHMARKS.md). Two jtis can only
+/// meet within one second, where 88 random bits make it about a 1 in 10^15 chance even
+/// for a million tokens; and a jti is no secret (it is in the token, which is what is
+/// signed).
 fn new_jti(now: i64) -> Result<String, Error> {
     let second = u64::try_from(now).unwrap_or(0).min(MAX_JTI_SECOND);
     let mut bytes = [0u8; 16];
