@@ -11,7 +11,7 @@
 use sha2::{Digest, Sha256};
 use tracing::instrument;
 
-use super::{Auth, Context, events, fields::Input, tokens::random_hex};
+use super::{Auth, Context, events, fields::Input, random::random_hex};
 use crate::error::Error;
 
 /// Live API keys a user may hold; issuing one more revokes the oldest.

@@ -35,7 +35,7 @@ use argon2::{
 };
 use tokio::{sync::Semaphore, time::Instant};
 
-use super::hash_workers::HashWorkers;
+use super::{hash_workers::HashWorkers, random::fill_random};
 use crate::error::Error;
 
 /// argon2id cost parameters.
@@ -284,10 +284,6 @@ fn return_buffer(pool: &Mutex<Vec<Vec<Block>>>, memory: Vec<Block>) {
     if let Ok(mut pool) = pool.lock() {
         pool.push(memory);
     }
-}
-
-fn fill_random(bytes: &mut [u8]) -> Result<(), Error> {
-    getrandom::fill(bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))
 }
 
 fn hash_now(params: &Params, password: &[u8], memory: &mut Vec<Block>) -> Result<String, Error> {

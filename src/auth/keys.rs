@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     model::{KeyAlgorithm, KeyPair, Retirement, StoredSigningKey, VerificationKey},
+    random::fill_random,
     sealing::{self, KeyEncryptionKey},
 };
 use crate::{error::Error, store::Store};
@@ -211,10 +212,6 @@ impl KeyPair {
             created_at: now,
         })
     }
-}
-
-fn fill_random(bytes: &mut [u8]) -> Result<(), Error> {
-    getrandom::fill(bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))
 }
 
 fn pkcs8_failure(error: impl std::fmt::Display) -> Error {

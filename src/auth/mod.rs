@@ -33,6 +33,7 @@ pub mod keys;
 pub mod model;
 pub mod password_policy;
 pub mod periodic;
+pub mod random;
 pub mod rekey;
 pub mod retention;
 pub mod sealing;

@@ -14,6 +14,7 @@ use std::fmt;
 use chacha20poly1305::{ChaCha20Poly1305, Key, KeyInit, Nonce, aead::Aead, aead::Payload};
 use zeroize::Zeroizing;
 
+use super::random::fill_random;
 use crate::error::Error;
 
 /// Starts every sealed key: the format (`ak` for "authd key") and its version.
@@ -31,7 +32,7 @@ impl KeyEncryptionKey {
     /// A fresh random key.
     pub fn generate() -> Result<Self, Error> {
         let mut bytes = Zeroizing::new([0u8; KEK_BYTES]);
-        getrandom::fill(bytes.as_mut()).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
+        fill_random(bytes.as_mut())?;
         Ok(Self(bytes))
     }
 
@@ -100,7 +101,7 @@ pub fn is_sealed(stored: &[u8]) -> bool {
 /// `clear`, encrypted under `kek` and bound to `kid`, in the stored form.
 pub fn seal(kek: &KeyEncryptionKey, kid: &str, clear: &[u8]) -> Result<Vec<u8>, Error> {
     let mut nonce = [0u8; NONCE_BYTES];
-    getrandom::fill(&mut nonce).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
+    fill_random(&mut nonce)?;
     let payload = Payload {
         msg: clear,
         aad: kid.as_bytes(),

@@ -23,7 +23,7 @@ use super::{
         Credential, EndedSessionToken, Ending, Identity, LiveSession, PasswordRecord,
         RefreshSession, Revoked, Rotation, SessionOrigin, TokenKind, TokenPair, User,
     },
-    tokens::random_hex,
+    random::random_hex,
 };
 use crate::error::{Error, Field, FieldErrors};
 

@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     jws::{SigningKey, VerifyingKey},
     model::{IssuedToken, KeyAlgorithm, KeyPair, TokenKind, VerificationKey},
+    random::fill_random,
 };
 use crate::error::Error;
 
@@ -364,19 +365,12 @@ fn new_jti(now: i64) -> Result<String, Error> {
     let second = u64::try_from(now).unwrap_or(0).min(MAX_JTI_SECOND);
     let mut bytes = [0u8; 16];
     bytes[..5].copy_from_slice(&second.to_be_bytes()[3..]);
-    getrandom::fill(&mut bytes[5..]).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
+    fill_random(&mut bytes[5..])?;
     Ok(hex::encode(bytes))
 }
 
 /// The last second a jti's 40 bits can hold (in the year 36812).
 const MAX_JTI_SECOND: u64 = (1 << 40) - 1;
-
-/// `N` random bytes as lowercase hex.
-pub fn random_hex<const N: usize>() -> Result<String, Error> {
-    let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("getrandom: {e}")))?;
-    Ok(hex::encode(bytes))
-}
 
 #[cfg(test)]
 #[path = "tokens_tests.rs"]

@@ -290,12 +290,6 @@ fn jtis_begin_with_their_second_and_sort_in_the_order_they_were_issued() -> Resu
     Ok(())
 }
 
-#[test]
-fn random_hex_has_the_requested_length() -> Result<(), Error> {
-    assert_eq!(random_hex::<20>()?.len(), 40);
-    Ok(())
-}
-
 mod properties {
     use proptest::prelude::*;
 
