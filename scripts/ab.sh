@@ -3,7 +3,7 @@
 #
 #   scripts/ab.sh BEFORE_BIN AFTER_BIN FIGURE [ROUNDS]
 #   FIGURE: getme | health (h2load -c4 -m32 -t1), api-me | auth-me | healthz (wrk -t1 -c16),
-#           refresh (the load generator, 32 in flight)
+#           refresh (the load generator, 32 in flight), login (the load generator, 16 in flight)
 #   AB_BACKEND=postgres   both servers on fresh PostgreSQL databases instead of SQLite files
 #   AB_SECS=4             seconds per run
 #
@@ -87,9 +87,11 @@ rate() {
     api-me) wrk_rate "$base/api/me/" "Authorization: Token $(cat "$WORK/$1.key")" ;;
     auth-me) wrk_rate "$base/auth/me/" "Authorization: Bearer $(cat "$WORK/$1.jwt")" ;;
     healthz) wrk_rate "$base/healthz" ;;
-    refresh)
-      "$LOADGEN" --target "$base" --seconds "$SECS" --rpc refresh --concurrency 32 >"$WORK/run.out" \
-        || { cat "$WORK/run.out" >&2; fail "refresh: the load generator saw unexpected answers"; }
+    refresh | login)
+      local in_flight=32
+      [ "$FIGURE" = login ] && in_flight=16
+      "$LOADGEN" --target "$base" --seconds "$SECS" --rpc "$FIGURE" --concurrency "$in_flight" >"$WORK/run.out" \
+        || { cat "$WORK/run.out" >&2; fail "$FIGURE: the load generator saw unexpected answers"; }
       sed -n 's/.* rate=\([0-9.]*\)\/s .*/\1/p' "$WORK/run.out" ;;
     *) fail "unknown figure $FIGURE" ;;
   esac

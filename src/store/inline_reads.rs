@@ -4,14 +4,14 @@
 //! statement costs a hand-off there and another back. On two cores those wake-ups cost more
 //! than the read itself: finding one token, its session, its user and its key by primary
 //! key is a few microseconds of SQLite. So GetMe's read (and `/api/me/`'s, `/auth/me/`'s,
-//! and Refresh's read of its token's session) first tries here: a few read-only
-//! connections of this module's own, each behind a mutex, used synchronously by whichever
-//! thread serves the request.
+//! Refresh's read of its token's session, and Login's reads of the account and of its
+//! throttle) first tries here: a few read-only connections of this module's own, each
+//! behind a mutex, used synchronously by whichever thread serves the request.
 //!
 //! It never waits. A connection is only taken if it is free (`try_lock`), SQLite's busy
 //! timeout is zero, and any error at all (busy, locked, I/O, a schema being changed) makes
 //! the read go the usual way instead (through the coalesced reads of `store::coalesced`;
-//! Refresh's through the reader pool), which waits, retries and turns faults into the
+//! Refresh's and Login's through the reader pool), which waits, retries and turns faults into the
 //! right [`Error`](crate::error::Error). So a
 //! thread is held for one indexed lookup at most, and every failure is reported exactly
 //! as before.

@@ -1,12 +1,12 @@
 //! The store's liveness reads answer the same whether SQLite answers them on the request's
 //! own thread or, with every inline connection taken, the usual way (the coalesced reads;
-//! for a refresh token's session, the reader pool): live, expired to the second, logged
-//! out, spent, disabled.
+//! for a refresh token's session and login's reads, the reader pool): live, expired to the
+//! second, logged out, spent, disabled, held back after failures.
 
 use crate::{
     auth::model::{
-        EndedSessionToken, IssuedToken, NewUser, RefreshSession, Rotation, RotationRule,
-        SessionOrigin, TokenKind, TokenPair,
+        AttemptRule, EndedSessionToken, IssuedToken, LoginClaim, NewUser, RefreshSession, Rotation,
+        RotationRule, SessionOrigin, TokenKind, TokenPair,
     },
     store::{PoolSettings, Store},
 };
@@ -199,4 +199,99 @@ async fn an_api_key_reads_the_same_both_ways_until_its_user_is_disabled() {
         .await
         .expect("disable");
     assert_eq!(key_both_ways(&store, "hash-1", NOW + 1).await, [None, None]);
+}
+
+/// What a login reads for username key `key` (whether the account exists and is active,
+/// and when its next attempt may be checked) and whose account email key `email` is, read
+/// inline and with every inline connection taken.
+async fn login_reads_both_ways(
+    store: &Store,
+    key: &str,
+    email: &str,
+) -> [(Option<(i64, bool)>, Option<i64>, Option<String>); 2] {
+    async fn read(
+        store: &Store,
+        key: &str,
+        email: &str,
+    ) -> (Option<(i64, bool)>, Option<i64>, Option<String>) {
+        let record = store.password_record(key).await.expect("password record");
+        let not_before = store.login_not_before(key).await.expect("not before");
+        let account = store
+            .username_key_for_email(email)
+            .await
+            .expect("email lookup");
+        (
+            record.map(|r| (r.user.id, r.is_active)),
+            not_before,
+            account,
+        )
+    }
+    let inline = read(store, key, email).await;
+    let held = inline_reads(store).hold_all();
+    let pooled = read(store, key, email).await;
+    drop(held);
+    [inline, pooled]
+}
+
+#[tokio::test]
+async fn a_logins_reads_answer_the_same_both_ways_through_failures_and_disabling() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (store, user_id) = store_with_a_session(&dir).await;
+    let fresh = (Some((user_id, true)), None, Some("ann".to_string()));
+    assert_eq!(
+        login_reads_both_ways(&store, "ann", "ann@example.com").await,
+        [fresh.clone(), fresh]
+    );
+    let read_inline = store.inline_read(
+        super::users::PASSWORD_RECORD,
+        ("ann",),
+        super::rows::PasswordRow::from_inline,
+    );
+    assert!(
+        matches!(read_inline, Some(Some(ref row)) if row.user.id == user_id && row.password_hash == "x"),
+        "the account is read on this thread"
+    );
+    let nobody = (None, None, None);
+    assert_eq!(
+        login_reads_both_ways(&store, "bob", "bob@example.com").await,
+        [nobody.clone(), nobody]
+    );
+
+    let rule = AttemptRule {
+        hold_from: 1,
+        hold: 30,
+        forget_after: 3_600,
+    };
+    let claim = store
+        .claim_login_attempt("ann", NOW, rule)
+        .await
+        .expect("claim");
+    assert_eq!(claim, LoginClaim::Claimed { failures: 1 });
+    store
+        .delay_login_attempts("ann", NOW + 120)
+        .await
+        .expect("delay");
+    let held_back = (
+        Some((user_id, true)),
+        Some(NOW + 120),
+        Some("ann".to_string()),
+    );
+    assert_eq!(
+        login_reads_both_ways(&store, "ann", "ann@example.com").await,
+        [held_back.clone(), held_back]
+    );
+
+    store
+        .set_active(user_id, false, NOW + 1)
+        .await
+        .expect("disable");
+    store
+        .record_login_success("ann")
+        .await
+        .expect("forget failures");
+    let disabled = (Some((user_id, false)), None, Some("ann".to_string()));
+    assert_eq!(
+        login_reads_both_ways(&store, "ann", "ann@example.com").await,
+        [disabled.clone(), disabled]
+    );
 }

@@ -14,7 +14,8 @@ use crate::{
     error::Error,
 };
 
-const NOT_BEFORE: &str = "SELECT next_attempt_at FROM login_attempts WHERE username_key = $1";
+pub(super) const NOT_BEFORE: &str =
+    "SELECT next_attempt_at FROM login_attempts WHERE username_key = $1";
 
 impl Store {
     /// Claims a login attempt for `username_key` at `now`, counting it as a failure until
@@ -68,7 +69,13 @@ impl Store {
         }
     }
 
-    async fn login_not_before(&self, username_key: &str) -> Result<Option<i64>, Error> {
+    /// When `username_key`'s next attempt may be checked, if it has a row; read inline on
+    /// SQLite when a connection is free (`store::inline_reads`), as every login's.
+    pub(super) async fn login_not_before(&self, username_key: &str) -> Result<Option<i64>, Error> {
+        self.refuse_if_down()?;
+        if let Some(not_before) = self.inline_read(NOT_BEFORE, (username_key,), |row| row.get(0)) {
+            return Ok(not_before);
+        }
         let not_before: Option<i64> = on_reader!(self, db => {
             sqlx::query_scalar(NOT_BEFORE).bind(username_key).fetch_optional(db).await?
         });

@@ -47,6 +47,17 @@ pub struct PasswordRow {
     pub is_active: bool,
 }
 
+impl PasswordRow {
+    /// The same columns, read by name from a row of `store::inline_reads`.
+    pub fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            user: UserRow::from_inline(row)?,
+            password_hash: row.get("password_hash")?,
+            is_active: row.get("is_active")?,
+        })
+    }
+}
+
 impl From<PasswordRow> for PasswordRecord {
     fn from(row: PasswordRow) -> Self {
         Self {

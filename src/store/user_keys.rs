@@ -9,6 +9,9 @@ use crate::{
     error::Error,
 };
 
+/// Login by email's one read: whose account an email key names.
+const USERNAME_KEY_FOR_EMAIL: &str = "SELECT username_key FROM users WHERE email_key = $1";
+
 /// `id, username, username_key, email, email_key` of `users`.
 #[derive(sqlx::FromRow)]
 struct StoredKeysRow {
@@ -57,11 +60,17 @@ impl Store {
         Ok(())
     }
 
-    /// The username key of the user whose email key is `email_key`.
+    /// The username key of the user whose email key is `email_key`; read inline on SQLite
+    /// when a connection is free (`store::inline_reads`).
     pub async fn username_key_for_email(&self, email_key: &str) -> Result<Option<String>, Error> {
-        const SQL: &str = "SELECT username_key FROM users WHERE email_key = $1";
+        self.refuse_if_down()?;
+        if let Some(found) =
+            self.inline_read(USERNAME_KEY_FOR_EMAIL, (email_key,), |row| row.get(0))
+        {
+            return Ok(found);
+        }
         Ok(on_reader!(self, db => {
-            sqlx::query_scalar(SQL).bind(email_key).fetch_optional(db).await?
+            sqlx::query_scalar(USERNAME_KEY_FOR_EMAIL).bind(email_key).fetch_optional(db).await?
         }))
     }
 

@@ -14,6 +14,11 @@ use crate::{
 const USERNAME_CONSTRAINT: &str = "users_username_key";
 const EMAIL_CONSTRAINT: &str = "users_email_key";
 
+/// Login's read of an account: the user and what its password check needs.
+pub(super) const PASSWORD_RECORD: &str =
+    "SELECT id, username, email, created_at, password_hash, is_active
+     FROM users WHERE username_key = $1";
+
 impl Store {
     /// Which of the unique values are already taken, before spending a hash on them.
     pub async fn taken(
@@ -82,16 +87,20 @@ impl Store {
         })
     }
 
-    /// The user whose case-folded username is `username_key`, with its password hash.
+    /// The user whose case-folded username is `username_key`, with its password hash; read
+    /// inline on SQLite when a connection is free (`store::inline_reads`), as every login's.
     pub async fn password_record(
         &self,
         username_key: &str,
     ) -> Result<Option<PasswordRecord>, Error> {
-        const SQL: &str = "SELECT id, username, email, created_at, password_hash, is_active
-                           FROM users WHERE username_key = $1";
-        let row: Option<PasswordRow> = on_reader!(self, db => {
-            sqlx::query_as(SQL).bind(username_key).fetch_optional(db).await?
-        });
+        self.refuse_if_down()?;
+        let inline = self.inline_read(PASSWORD_RECORD, (username_key,), PasswordRow::from_inline);
+        let row: Option<PasswordRow> = match inline {
+            Some(row) => row,
+            None => on_reader!(self, db => {
+                sqlx::query_as(PASSWORD_RECORD).bind(username_key).fetch_optional(db).await?
+            }),
+        };
         Ok(row.map(PasswordRecord::from))
     }
 }
