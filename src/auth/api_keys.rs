@@ -28,7 +28,8 @@ impl Auth {
     ) -> Result<String, Error> {
         let result = async {
             self.limit_client(ctx)?;
-            self.authenticate(ctx, username, password).await
+            let matched = self.authenticate(ctx, username, password).await?;
+            self.settle_match(matched).await
         }
         .await;
         events::login_attempt(&result);

@@ -38,10 +38,10 @@ impl Auth {
                 .username_key_for_email(&email_key)
                 .await?
                 .unwrap_or_else(|| format!("email:{email_key}"));
-            let user = self
+            let matched = self
                 .check_password(ctx, place, &account_key, password)
                 .await?;
-            self.start_session_for(ctx, user).await
+            self.start_session_for(ctx, matched).await
         }
         .await;
         events::login_attempt(&result);

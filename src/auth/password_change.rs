@@ -88,9 +88,14 @@ impl Auth {
             .check_password(ctx, check_place, &username_key(&user.username), current)
             .await;
         match checked {
-            Ok(owner) if owner.id == user.id => {}
+            Ok(matched) if matched.user.id == user.id => {
+                self.settle_match(matched).await?;
+            }
             // The account the username names now is another one (renamed and re-taken).
-            Ok(_) => return Err(Error::InvalidToken),
+            Ok(matched) => {
+                self.settle_match(matched).await?;
+                return Err(Error::InvalidToken);
+            }
             Err(Error::InvalidCredentials) => {
                 let errors = FieldErrors::single(Field::CurrentPassword, WRONG_CURRENT_PASSWORD);
                 return Err(Error::InvalidInput(errors));

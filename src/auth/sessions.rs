@@ -27,7 +27,24 @@ use super::{
 };
 use crate::error::{Error, Field, FieldErrors};
 
+/// A password check that matched. The failures it counted against its username key
+/// stay counted until the caller settles it: a login in the transaction that starts its
+/// session (`start_session_for`), any other caller with [`Auth::settle_match`].
+#[must_use = "a match keeps its attempt counted as a failure until it is settled"]
+pub(super) struct Matched {
+    pub(super) user: User,
+    /// The username key the attempt was counted against.
+    login_key: String,
+}
+
 impl Auth {
+    /// Forgets the failures counted against `matched`'s username key: its user, for a
+    /// caller that starts no session.
+    pub(super) async fn settle_match(&self, matched: Matched) -> Result<User, Error> {
+        self.store.record_login_success(&matched.login_key).await?;
+        Ok(matched.user)
+    }
+
     #[instrument(skip_all, fields(request_id = %ctx.request_id, client = ?ctx.client, user_id))]
     pub async fn login(
         &self,
@@ -37,20 +54,22 @@ impl Auth {
     ) -> Result<(User, TokenPair), Error> {
         let result = async {
             self.limit_client(ctx)?;
-            let user = self.authenticate(ctx, username, password).await?;
-            self.start_session_for(ctx, user).await
+            let matched = self.authenticate(ctx, username, password).await?;
+            self.start_session_for(ctx, matched).await
         }
         .await;
         events::login_attempt(&result);
         result
     }
 
-    /// A new session for `user`, who has just proved who they are.
+    /// A new session for the user whose password just matched; the session's transaction
+    /// also forgets the failures counted against the login.
     pub(super) async fn start_session_for(
         &self,
         ctx: &Context,
-        user: User,
+        matched: Matched,
     ) -> Result<(User, TokenPair), Error> {
+        let Matched { user, login_key } = matched;
         let ends_at = ctx.now.saturating_add(self.session_max_age);
         let pair = self.issue_pair(ctx, user.id, ends_at).await?;
         let origin = SessionOrigin {
@@ -59,7 +78,7 @@ impl Auth {
             ip: ctx.client.map(|ip| ip.to_string()),
         };
         self.store
-            .start_session(user.id, &pair, ends_at, &origin)
+            .start_session(user.id, &pair, ends_at, &origin, &login_key)
             .await?;
         tracing::info!(event = "session.started", "session started");
         Ok((user, pair))
@@ -73,7 +92,7 @@ impl Auth {
         ctx: &Context,
         username: Input<'_>,
         password: Input<'_>,
-    ) -> Result<User, Error> {
+    ) -> Result<Matched, Error> {
         let (username_key, password) =
             login_fields((Field::Username, login_username, username), password)?;
 
@@ -85,14 +104,15 @@ impl Auth {
     }
 
     /// Checks `password` against the account keyed `username_key` (none: a dummy hash, the
-    /// same work), counting the attempt against that key's throttle.
+    /// same work), counting the attempt against that key's throttle. A failure is settled
+    /// here; a match is left for the caller to settle ([`Matched`]).
     pub(super) async fn check_password(
         &self,
         ctx: &Context,
         place: Reservation,
         username_key: &str,
         password: Password,
-    ) -> Result<User, Error> {
+    ) -> Result<Matched, Error> {
         let failures = self.claim_password_check(ctx, username_key).await?;
         let stored = self.store.password_record(username_key).await?;
         let live_hash = stored
@@ -103,9 +123,9 @@ impl Auth {
             .hasher
             .verify(place, password.expose(), live_hash, ctx.deadline)
             .await?;
-        self.settle_password_check(ctx, username_key, failures, matched)
-            .await?;
         if !matched {
+            self.settle_failed_check(ctx, username_key, failures)
+                .await?;
             tracing::info!(event = "login.failed", "login refused");
             return Err(Error::InvalidCredentials);
         }
@@ -114,7 +134,10 @@ impl Auth {
         if django_hashes::is_django_hash(&record.password_hash) {
             self.upgrade_imported_hash(ctx, &record, &password).await;
         }
-        Ok(record.user)
+        Ok(Matched {
+            user: record.user,
+            login_key: username_key.to_owned(),
+        })
     }
 
     /// Replaces a hash imported from Django, which `password` has just matched, with

@@ -90,18 +90,15 @@ impl Auth {
         }
     }
 
-    /// Records how a claimed check ended: success forgets the failures; a failure makes the
-    /// next attempt wait as [`wait_after`] says (the claim already held it for [`HOLD`]).
-    pub(super) async fn settle_password_check(
+    /// Records a claimed check that failed: the next attempt waits as [`wait_after`] says
+    /// (the claim already held it for [`HOLD`]). A match is settled by its caller
+    /// (`sessions::Matched`), which forgets the failures.
+    pub(super) async fn settle_failed_check(
         &self,
         ctx: &Context,
         username_key: &str,
         failures: i64,
-        matched: bool,
     ) -> Result<(), Error> {
-        if matched {
-            return self.store.record_login_success(username_key).await;
-        }
         let wait = wait_after(failures);
         if wait > HOLD {
             tracing::info!(

@@ -54,7 +54,7 @@ async fn store_with_a_session(dir: &tempfile::TempDir) -> (Store, i64) {
         ip: None,
     };
     store
-        .start_session(user.id, &pair, NOW + 86_400, &origin)
+        .start_session(user.id, &pair, NOW + 86_400, &origin, "ann")
         .await
         .expect("session");
     (store, user.id)

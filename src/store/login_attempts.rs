@@ -14,6 +14,8 @@ use crate::{
     error::Error,
 };
 
+/// A success: the username key's (`$1`) failures are forgotten.
+pub(super) const FORGET_FAILURES: &str = "DELETE FROM login_attempts WHERE username_key = $1";
 pub(super) const NOT_BEFORE: &str =
     "SELECT next_attempt_at FROM login_attempts WHERE username_key = $1";
 
@@ -94,9 +96,8 @@ impl Store {
 
     /// A successful login: the username's failures are forgotten.
     pub async fn record_login_success(&self, username_key: &str) -> Result<(), Error> {
-        const SQL: &str = "DELETE FROM login_attempts WHERE username_key = $1";
         on_writer!(self, db => {
-            sqlx::query(SQL).bind(username_key).execute(db).await?;
+            sqlx::query(FORGET_FAILURES).bind(username_key).execute(db).await?;
         });
         Ok(())
     }

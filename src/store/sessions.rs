@@ -13,9 +13,11 @@ use crate::{
     error::Error,
 };
 
-const INSERT_TOKEN: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at,
-                                                generation, kid)
-                            VALUES ($1, $2, $3, $4, $5, $6, $7)";
+/// A pair's two tokens in one statement: the access token's seven columns, then the
+/// refresh token's.
+const INSERT_PAIR: &str = "INSERT INTO tokens (jti, session_id, kind, created_at, expires_at,
+                                               generation, kid)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7), ($8, $9, $10, $11, $12, $13, $14)";
 /// A condition on token `t`: the key that signed it has not been retired.
 macro_rules! signed_by_unretired_key {
     () => {
@@ -66,18 +68,18 @@ const REVOKE_REUSED: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason
 /// transaction `$tx`.
 macro_rules! record_pair {
     ($tx:ident, $session:expr, $generation:expr, $pair:expr) => {
+        let mut insert = sqlx::query(INSERT_PAIR);
         for token in [&$pair.access, &$pair.refresh] {
-            sqlx::query(INSERT_TOKEN)
+            insert = insert
                 .bind(&token.jti)
                 .bind($session)
                 .bind(token.kind.as_str())
                 .bind(token.issued_at)
                 .bind(token.expires_at)
                 .bind($generation)
-                .bind(&token.kid)
-                .execute(&mut *$tx)
-                .await?;
+                .bind(&token.kid);
         }
+        insert.execute(&mut *$tx).await?;
     };
 }
 
@@ -137,19 +139,26 @@ pub(super) use rotation::RotationRequest;
 pub(super) use rotation_batch::rotate_all;
 
 impl Store {
-    /// Records a new session, over for good at `ends_at`, and its first token pair.
+    /// Records a new session, over for good at `ends_at`, and its first token pair; in the
+    /// same transaction, the login that started it forgets the failures counted against
+    /// `login_key` (as [`Store::record_login_success`] does on its own).
     pub async fn start_session(
         &self,
         user_id: i64,
         pair: &TokenPair,
         ends_at: i64,
         origin: &SessionOrigin<'_>,
+        login_key: &str,
     ) -> Result<(), Error> {
         const SQL: &str = "INSERT INTO sessions (user_id, created_at, expires_at, last_used_at,
                                                  ends_at, public_id, user_agent, ip)
                            VALUES ($1, $2, $3, $2, $4, $5, $6, $7) RETURNING id";
         on_writer!(self, db => {
             let mut tx = db.begin().await?;
+            sqlx::query(super::login_attempts::FORGET_FAILURES)
+                .bind(login_key)
+                .execute(&mut *tx)
+                .await?;
             let session_id: i64 = sqlx::query_scalar(SQL)
                 .bind(user_id)
                 .bind(pair.refresh.issued_at)

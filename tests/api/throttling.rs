@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use authd::pb::RegisterRequest;
+use authd::pb::{LoginRequest, RegisterRequest};
 use tonic::{Code, Status};
 use tonic_types::StatusExt;
 
-use crate::helpers::{PASSWORD, TestApp, count, post_json};
+use crate::helpers::{PASSWORD, TestApp, api_token, auth_login, count, http, post_json, send};
 
 const WRONG: &str = "not-the-password";
 
@@ -154,6 +154,49 @@ async fn wrong_passwords_earn_a_growing_wait_and_a_success_forgets_them() {
     // A typo after the success is the first failure of a new run.
     app.login("alice", WRONG).await.unwrap_err();
     assert_eq!(attempts(&app, "alice").await, Some((1, t0 + 9, t0 + 9)));
+}
+
+/// Two wrong passwords for alice, counted.
+async fn two_failures(app: &TestApp) {
+    for _ in 0..2 {
+        app.login("alice", WRONG).await.unwrap_err();
+    }
+    assert_eq!(attempts(app, "alice").await.map(|row| row.0), Some(2));
+}
+
+#[tokio::test]
+async fn every_kind_of_matching_password_forgets_the_failures_before_it() {
+    let app = app_with_alice().await;
+
+    two_failures(&app).await;
+    let by_email = LoginRequest {
+        username: String::new(),
+        password: PASSWORD.into(),
+        email: "alice@example.com".into(),
+    };
+    app.client().await.login(by_email).await.unwrap();
+    assert_eq!(attempts(&app, "alice").await, None, "login by email");
+
+    two_failures(&app).await;
+    auth_login(&app, "alice", PASSWORD).await;
+    assert_eq!(attempts(&app, "alice").await, None, "POST /auth/login/");
+
+    two_failures(&app).await;
+    let key = api_token(&app, "alice", PASSWORD).await;
+    assert_eq!(attempts(&app, "alice").await, None, "POST /api/token/");
+
+    two_failures(&app).await;
+    let change = serde_json::json!({
+        "old_password": PASSWORD, "new_password1": "a-new-long-secret",
+        "new_password2": "a-new-long-secret",
+    });
+    let request = http()
+        .post(app.url("/auth/password/change/"))
+        .header("authorization", format!("Token {key}"))
+        .json(&change);
+    let reply = send(request).await;
+    assert_eq!(reply.status, 200, "{reply:?}");
+    assert_eq!(attempts(&app, "alice").await, None, "a password change");
 }
 
 #[tokio::test]

@@ -31,7 +31,7 @@
 //! request form, which a batch of one uses, and every request of a batch that failed as a
 //! whole (a deadlock with another node, say) is retried with, one by one.
 
-use super::{INSERT_TOKEN, REVOKE_REUSED, SPENT_TOKEN_SESSION, Spent};
+use super::{INSERT_PAIR, REVOKE_REUSED, SPENT_TOKEN_SESSION, Spent};
 use crate::{
     auth::model::{LiveSession, Rotation, RotationRule, TokenPair},
     error::Error,

@@ -66,7 +66,13 @@ async fn database(dir: &tempfile::TempDir, name: &str) -> (Store, i64) {
         };
         let first = pair(&format!("s{session}"), NOW - 500);
         store
-            .start_session(user.id, &first, NOW + 86_400, &origin)
+            .start_session(
+                user.id,
+                &first,
+                NOW + 86_400,
+                &origin,
+                user.username.as_str(),
+            )
             .await
             .unwrap();
     }
