@@ -10,7 +10,10 @@
 # Both servers run side by side for the whole A/B, and the runs alternate (A, B, A, B, …),
 # so a change in the machine's speed lands on both sides of a round instead of on one
 # build: the machines here swing by a third between minutes. It prints each round and the
-# median of the per-round ratios B ÷ A, the figure to quote. Every run is checked like
+# median of the per-round ratios B ÷ A, the figure to quote. Beside each rate it prints the
+# server's CPU time per answered request (all its threads, from /proc, over the run): on a
+# saturated machine a change that saves work shows there even when the rates cannot tell
+# the builds apart (a login's hashing hides the rest). Every run is checked like
 # bench.sh's: a run with a failed request, a non-2xx answer or an unexpected gRPC code
 # stops the A/B. Needs h2load, wrk and (for PostgreSQL) what scripts/bench.sh installs;
 # the load generator comes from `cargo build --release --example loadgen`.
@@ -71,11 +74,13 @@ h2load_rate() { # URL [HEADER]
   [ "$status" = 0 ] || fail "$1: grpc-status ${status:-none}"
   awk '/^requests:/ && ($8 != $2) {bad=1} /^finished in/ {gsub(",", "", $4); rate=$4}
        END {if (bad) exit 1; print rate}' "$WORK/run.out" || { cat "$WORK/run.out" >&2; fail "$1: failed requests"; }
+  awk '/^requests:/ {print $8}' "$WORK/run.out" >"$WORK/requests"
 }
 wrk_rate() { # URL [HEADER]
   wrk -t1 -c16 -d"${SECS}s" ${2:+-H "$2"} "$1" >"$WORK/run.out"
   ! grep -q 'Non-2xx\|Socket errors' "$WORK/run.out" || { cat "$WORK/run.out" >&2; fail "$1: errors"; }
   awk '/^Requests\/sec:/ {print $2}' "$WORK/run.out"
+  awk '/ requests in / {print $1}' "$WORK/run.out" >"$WORK/requests"
 }
 
 # rate SIDE PORT: one run of FIGURE against that side.
@@ -92,19 +97,42 @@ rate() {
       [ "$FIGURE" = login ] && in_flight=16
       "$LOADGEN" --target "$base" --seconds "$SECS" --rpc "$FIGURE" --concurrency "$in_flight" >"$WORK/run.out" \
         || { cat "$WORK/run.out" >&2; fail "$FIGURE: the load generator saw unexpected answers"; }
-      sed -n 's/.* rate=\([0-9.]*\)\/s .*/\1/p' "$WORK/run.out" ;;
+      sed -n 's/.* rate=\([0-9.]*\)\/s .*/\1/p' "$WORK/run.out"
+      sed -n 's/.* requests=\([0-9]*\) .*/\1/p' "$WORK/run.out" >"$WORK/requests" ;;
     *) fail "unknown figure $FIGURE" ;;
   esac
 }
 
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# measure SIDE PORT PID: "RATE CPU_US" of one run: the rate, and the server's CPU
+# microseconds per answered request.
+measure() {
+  local before after rate
+  before=$(cpu_ticks "$3")
+  rate=$(rate "$1" "$2")
+  after=$(cpu_ticks "$3")
+  python3 -c "import os, sys; ticks = os.sysconf('SC_CLK_TCK'); print(sys.argv[1], f'{($after - $before) / ticks * 1e6 / int(sys.argv[2]):.1f}')" \
+    "$rate" "$(cat "$WORK/requests")"
+}
+
 start a "$BEFORE" 27201
+PID_A=${PIDS[-1]}
 start b "$AFTER" 27202
-RATIOS=()
+PID_B=${PIDS[-1]}
+RATIOS=() CPU_RATIOS=()
 for round in $(seq 1 "$ROUNDS"); do
-  a=$(rate a 27201)
-  b=$(rate b 27202)
+  run_a=$(measure a 27201 "$PID_A")
+  run_b=$(measure b 27202 "$PID_B")
+  read -r a cpu_a <<<"$run_a"
+  read -r b cpu_b <<<"$run_b"
   r=$(python3 -c "print(f'{$b / $a:.3f}')")
-  RATIOS+=("$r")
-  echo "round $round: A $a  B $b  B÷A $r"
+  c=$(python3 -c "print(f'{$cpu_b / $cpu_a:.3f}')")
+  RATIOS+=("$r") CPU_RATIOS+=("$c")
+  echo "round $round: A $a/s ($cpu_a µs CPU each)  B $b/s ($cpu_b µs)  B÷A $r (CPU $c)"
 done
-python3 -c "import statistics, sys; print(f'$FIGURE on $BACKEND, $ROUNDS rounds: median B÷A {statistics.median(map(float, sys.argv[1:])):.3f}')" "${RATIOS[@]}"
+python3 -c "
+import statistics, sys
+rates, cpus = sys.argv[1:$ROUNDS + 1], sys.argv[$ROUNDS + 1:]
+print(f'$FIGURE on $BACKEND, $ROUNDS rounds: median B÷A {statistics.median(map(float, rates)):.3f};'
+      f' server CPU per request, median B÷A {statistics.median(map(float, cpus)):.3f}')" "${RATIOS[@]}" "${CPU_RATIOS[@]}"
