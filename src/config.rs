@@ -154,7 +154,8 @@ pub struct Config {
     pub key_encryption_key_file: Option<std::path::PathBuf>,
 
     /// Most connections one node keeps to PostgreSQL. Size it so that nodes × this stays
-    /// under the server's `max_connections`. (SQLite uses one writer and a few readers.)
+    /// under the server's `max_connections`. One per core of them, up to a quarter, stay
+    /// open for Refresh's reads. (SQLite uses one writer and a few readers.)
     #[arg(long, env = "AUTHD_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
 

@@ -76,6 +76,7 @@ mod coalesced;
 mod django_imports;
 pub mod django_source;
 mod faults;
+mod held_reads;
 mod inline_reads;
 #[cfg(test)]
 mod inline_reads_tests;
@@ -106,6 +107,9 @@ pub struct Store {
     key_reads: coalesced::Coalescer<KeyUser>,
     /// The refreshes of concurrent requests, spent together (`sessions/rotation_batch.rs`).
     rotations: batched::Batches<sessions::RotationRequest, Rotation>,
+    /// PostgreSQL's reads on connections kept out of the pool (`held_reads.rs`); no slots
+    /// on SQLite, which reads inline instead.
+    held_reads: held_reads::HeldReads,
     /// A SQLite file's WAL checkpoints, run beside the writer while the store lives, and
     /// its liveness reads on the request's own thread (`inline_reads.rs`), which the
     /// coalesced reads above back up.
@@ -147,7 +151,8 @@ impl Store {
         // One batched read in flight per two cores: fewer statements at a time make bigger
         // batches, and on two cores one at a time answered 30 % more GetMe on PostgreSQL
         // and REST `/auth/me/` on SQLite than one per core (BENCHMARKS.md).
-        let in_flight = std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1));
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let in_flight = (cores / 2).max(1);
         let on = pools.clone();
         let access_reads = coalesced::Coalescer::start("access_token", in_flight, move |batch| {
             let pools = on.clone();
@@ -165,12 +170,21 @@ impl Store {
             let pools = on.clone();
             async move { sessions::rotate_all(&pools, requests).await }
         });
+        // On PostgreSQL, a slot per core for the reads that skip the pool's ping, while
+        // three quarters of the pool stay the pool's.
+        let held = match &pools {
+            Pools::Postgres { .. } => {
+                cores.min(usize::try_from(pool.max_connections / 4).unwrap_or(0))
+            }
+            Pools::Sqlite { .. } => 0,
+        };
         Ok(Self {
             pools,
             down: AtomicBool::new(false),
             access_reads,
             key_reads,
             rotations,
+            held_reads: held_reads::HeldReads::new(held),
             on_disk,
         })
     }

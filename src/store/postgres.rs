@@ -19,7 +19,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a connection may sit idle before it is pinged again on its way out of the pool:
 /// under load connections come back within milliseconds and are used as they are; on an
 /// idle node the health check's statement, once a second, pings first.
-const PING_AFTER_IDLE: Duration = Duration::from_millis(100);
+pub(super) const PING_AFTER_IDLE: Duration = Duration::from_millis(100);
 
 pub async fn connect(url: &str, settings: PoolSettings) -> Result<Pools, Error> {
     let options = PgConnectOptions::from_str(url)

@@ -253,9 +253,21 @@ impl Store {
         let inline = self.inline_read(REFRESH_SESSION, (jti,), RefreshSessionRow::from_inline);
         let row = match inline {
             Some(row) => row,
-            None => on_reader!(self, db => {
-                sqlx::query_as(REFRESH_SESSION).bind(jti).fetch_optional(db).await?
-            }),
+            None => on_reader!(self,
+                sqlite: db => sqlx::query_as(REFRESH_SESSION).bind(jti).fetch_optional(db).await?,
+                postgres: db => {
+                    let owned = jti.to_owned();
+                    let held = self.held_reads.read(db, move |connection| {
+                        Box::pin(async move {
+                            sqlx::query_as(REFRESH_SESSION).bind(owned).fetch_optional(connection).await
+                        })
+                    });
+                    match held.await {
+                        Some(row) => row,
+                        None => sqlx::query_as(REFRESH_SESSION).bind(jti).fetch_optional(db).await?,
+                    }
+                }
+            ),
         };
         Ok(row.map(|row| match (row.session_over, row.spent) {
             (false, _) => RefreshSession::Live(LiveSession {

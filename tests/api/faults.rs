@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use authd::pb::{LoginRequest, RegisterRequest};
+use authd::pb::{LoginRequest, RefreshRequest, RegisterRequest};
 use tonic::Code;
 use tonic_health::pb::{
     HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
@@ -339,4 +339,76 @@ async fn connections_closed_while_idle_are_replaced_before_their_next_use() {
         })
         .await
         .expect("a write after the connections were closed");
+}
+
+/// authd's idle connections whose last statement was Refresh's session read: the ones it
+/// keeps out of its pool for that read, once refreshes have run.
+macro_rules! refresh_read_backends {
+    () => {
+        "FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'authd' AND state = 'idle'
+           AND query LIKE '%s.revoked_at IS NOT NULL AS session_over%'"
+    };
+}
+
+async fn refresh_read_backends(app: &TestApp) -> Vec<i32> {
+    sqlx::query_scalar(concat!("SELECT pid ", refresh_read_backends!()))
+        .fetch_all(&app.db)
+        .await
+        .unwrap()
+}
+
+/// Refresh's session read runs on connections kept out of the pool (`store::held_reads`).
+/// Those closed under it (here while idle, as an idle timeout or a failover would) cost
+/// the refreshes after nothing: each is answered, and the read keeps connections again.
+#[tokio::test]
+#[ignore = "needs PostgreSQL: scripts/test.sh runs it in its PostgreSQL pass"]
+async fn kept_connections_closed_under_the_refresh_read_cost_the_refreshes_nothing() {
+    require_postgres();
+    let app = TestApp::spawn().await;
+    let mut refresh_token = app.signed_in("alice").await.tokens.unwrap().refresh_token;
+    let mut client = app.client().await;
+    let mut refresh = async |token: &str| {
+        client
+            .refresh(RefreshRequest {
+                refresh_token: token.into(),
+            })
+            .await
+            .map(|answer| answer.into_inner().tokens.unwrap().refresh_token)
+            .map_err(|status| (status.code(), status.message().to_string()))
+    };
+    for _ in 0..3 {
+        refresh_token = refresh(&refresh_token).await.expect("a refresh");
+    }
+    let kept = refresh_read_backends(&app).await;
+    assert!(!kept.is_empty(), "a connection answered the session read");
+
+    // Only the kept connections have run the read so far, so only they close; the pool's
+    // own connections, which the read falls back to, stay open.
+    let closed: Vec<bool> = sqlx::query_scalar(concat!(
+        "SELECT pg_terminate_backend(pid, 2000) ",
+        refresh_read_backends!()
+    ))
+    .fetch_all(&app.db)
+    .await
+    .unwrap();
+    assert_eq!(
+        closed,
+        vec![true; kept.len()],
+        "the kept connections closed"
+    );
+    refresh_token = refresh(&refresh_token)
+        .await
+        .expect("the refresh after its connections closed");
+    for _ in 0..3 {
+        refresh_token = refresh(&refresh_token).await.expect("a refresh after");
+    }
+    assert!(
+        !refresh_read_backends(&app).await.is_empty(),
+        "the read keeps connections again"
+    );
+    assert_eq!(
+        app.get_me(&refresh_token).await.unwrap_err().code(),
+        Code::Unauthenticated
+    );
 }
