@@ -6,15 +6,16 @@
 //! the statement and the ping after it. A read made here is one: the connection stays in
 //! its slot between reads, so it never goes back to the pool and is never pinged for it.
 //!
-//! It never waits for a slot. A slot is taken only if free (`try_lock`); when none is,
-//! or its statement fails, the caller reads through the pool as before, which waits,
-//! retries and turns faults into the right [`Error`](crate::error::Error). A connection
+//! It never waits for a slot or for the pool. A slot is taken only if free (`try_lock`),
+//! and an empty one is filled only with a connection the pool has idle, which is pinged
+//! first. When no slot is free, none can be filled, or the statement fails, the caller
+//! reads through the pool as before, which waits, retries and turns faults into the right
+//! [`Error`](crate::error::Error). A connection
 //! that failed a statement, or whose read was given up half-way, leaves its slot for the
 //! pool, which checks it on the way back. So a read costs at most one failed attempt more,
 //! never a different answer. A connection idle for [`PING_AFTER_IDLE`] goes back to the
-//! pool too, and the slot takes one out again, which the pool pings first: the promise of
-//! `postgres.rs` (a connection that died while idle is replaced before its next use) holds
-//! here as well.
+//! pool too, and the slot takes one out again, pinged: the promise of `postgres.rs` (a
+//! connection that died while idle is replaced before its next use) holds here as well.
 //!
 //! Nothing gets staler: each read is one autocommit statement, sent after its request
 //! arrived, on a connection with no transaction open.
@@ -26,7 +27,7 @@ use std::{
     time::Instant,
 };
 
-use sqlx::{PgConnection, PgPool, Postgres, pool::PoolConnection};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, pool::PoolConnection};
 use tokio::sync::Mutex;
 
 use super::postgres::PING_AFTER_IDLE;
@@ -80,7 +81,10 @@ impl HeldReads {
             slot.take();
         }
         if slot.is_none() {
-            let connection = pool.acquire().await.ok()?;
+            // Only a connection the pool has idle, pinged first (it may have sat idle for
+            // long): a slot never waits for the pool, so a read never waits twice.
+            let mut connection = pool.try_acquire()?;
+            connection.ping().await.ok()?;
             *slot = Some(Kept {
                 connection,
                 last_used: Instant::now(),
