@@ -13,7 +13,8 @@ pub struct PoolUsage {
 }
 
 impl PoolUsage {
-    /// Open connections serving a query or transaction now.
+    /// Open connections serving a query or transaction now; on PostgreSQL also those kept
+    /// out of the pool for Refresh's reads (`held_reads.rs`, one per core at most).
     pub fn in_use(&self) -> u32 {
         self.open.saturating_sub(self.idle)
     }
