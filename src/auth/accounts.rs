@@ -14,6 +14,7 @@ use super::{
     Auth, Context,
     fields::{Input, login_username},
     model::{Account, PasswordRecord, Revoked, SessionInfo, User},
+    served_user::serving,
 };
 use crate::error::{Error, Field, FieldErrors};
 
@@ -48,7 +49,7 @@ impl Auth {
         let Some(record) = self.account_named(username).await? else {
             return Ok(None);
         };
-        tracing::Span::current().record("user_id", record.user.id);
+        serving(record.user.id);
         let revoked = self
             .store
             .set_active(record.user.id, false, ctx.now)
@@ -72,7 +73,7 @@ impl Auth {
         let Some(record) = self.account_named(username).await? else {
             return Ok(None);
         };
-        tracing::Span::current().record("user_id", record.user.id);
+        serving(record.user.id);
         if self
             .store
             .set_active(record.user.id, true, ctx.now)
@@ -98,7 +99,7 @@ impl Auth {
             return Ok(None);
         };
         let user = record.user;
-        tracing::Span::current().record("user_id", user.id);
+        serving(user.id);
         let mut errors = FieldErrors::new();
         let password = self.new_password_for(&user, password, Field::Password, &mut errors);
         errors.into_result()?;
@@ -153,7 +154,7 @@ impl Auth {
         let Some(record) = self.account_named(username).await? else {
             return Ok(None);
         };
-        tracing::Span::current().record("user_id", record.user.id);
+        serving(record.user.id);
         let ended = self
             .store
             .revoke_sessions_of(record.user.id, ctx.now)
@@ -171,7 +172,7 @@ impl Auth {
     pub async fn end_session_by_id(&self, ctx: &Context, public_id: &str) -> Result<bool, Error> {
         let owner = self.store.revoke_session_by_id(public_id, ctx.now).await?;
         if let Some(user_id) = owner {
-            tracing::Span::current().record("user_id", user_id);
+            serving(user_id);
             tracing::info!(event = "session.revoked", "session ended by an operator");
         }
         Ok(owner.is_some())

@@ -15,6 +15,7 @@ use super::{
     api_keys::key_hash,
     fields::{Input, required_text},
     model::{TokenKind, User},
+    served_user::serving,
     tokens::claimed_kind,
 };
 use crate::error::{Error, Field};
@@ -62,7 +63,7 @@ impl Auth {
             None => self.live_api_key(ctx, token).await?,
         };
         if let Some(live) = &live {
-            tracing::Span::current().record("user_id", live.user.id);
+            serving(live.user.id);
         }
         Ok(live)
     }

@@ -46,6 +46,7 @@ mod jws;
 mod login_email;
 mod password_change;
 mod register;
+mod served_user;
 mod sessions;
 mod user_sessions;
 
@@ -67,6 +68,7 @@ pub use credentials::AcceptedSchemes;
 pub use introspection::{LiveToken, TokenType};
 pub use password_change::{Confirmation, PasswordChange};
 pub use register::{EmailRule, Registration};
+pub use served_user::ServedUser;
 pub use signing::SigningMode;
 
 /// How the core is tuned; built from the command line by `server`.

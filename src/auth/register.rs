@@ -13,6 +13,7 @@ use super::{
     Auth, Context,
     fields::{Email, Input, Password, Username},
     model::{Inserted, NewUser, UniqueField, User},
+    served_user::serving,
 };
 use crate::error::{Error, Field, FieldErrors};
 
@@ -111,7 +112,7 @@ impl Auth {
         };
         match self.store.insert_user(&new_user).await? {
             Inserted::User(user) => {
-                tracing::Span::current().record("user_id", user.id);
+                serving(user.id);
                 tracing::info!(event = "user.registered", "user registered");
                 Ok(user)
             }

@@ -15,8 +15,8 @@ use http_body::{Body, Frame, SizeHint};
 use tokio::time::Instant;
 use tonic::Code;
 
-use super::{logs::RequestUser, request_series};
-use crate::auth::context::RequestId;
+use super::request_series;
+use crate::auth::{ServedUser, context::RequestId};
 
 /// What is being answered.
 pub(super) enum Target {
@@ -35,7 +35,7 @@ pub(super) struct Record {
     pub started: Instant,
     pub request_id: RequestId,
     pub client: Option<IpAddr>,
-    pub user: RequestUser,
+    pub user: ServedUser,
     pub grpc_code: Option<Code>,
     /// 0 until the answer's headers are seen.
     pub http_status: u16,

@@ -8,9 +8,9 @@
 //!   any handler reads it, returns it as `x-request-id`, and when the answer's last frame
 //!   leaves, counts and times the request and writes its log line; `request_series`
 //!   keeps each thread's handles to those series, so a request only records into them.
-//! - [`logs`] — `--log-format text|json`, and the subscriber layer that lends a request's
-//!   log line the user id the core found; `batched_lines` writes the lines below WARN
-//!   to stderr in one call every 50 ms instead of one call each.
+//! - [`logs`] — `--log-format text|json`; `batched_lines` writes the lines below WARN
+//!   to stderr in one call every 50 ms instead of one call each. The user id on a
+//!   request's line is the one the core names in `auth::ServedUser`.
 //!
 //! Nothing here decides anything about users or tokens: the core counts its own events
 //! (`auth::events`) and writes its own audit lines; this module only exposes them.

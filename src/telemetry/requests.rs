@@ -23,11 +23,8 @@ use http_body::Body;
 use tokio::{task::futures::TaskLocalFuture, time::Instant};
 use tonic::{server::NamedService, transport::server::TcpConnectInfo};
 
-use super::{
-    answer::{Observed, Record, Target},
-    logs::RequestUser,
-};
-use crate::auth::{Auth, Caller};
+use super::answer::{Observed, Record, Target};
+use crate::auth::{Auth, Caller, ServedUser};
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -101,7 +98,7 @@ where
                 method: request.method().clone(),
             },
         };
-        let user = RequestUser::new();
+        let user = ServedUser::new();
         let record = Record {
             target,
             started,
@@ -151,7 +148,7 @@ fn caller<B>(request: &Request<B>) -> Caller<'_> {
 /// The answer on its way: once it comes, its status is noted, the request id is added to
 /// its headers, and its body carries the record to the end.
 pub struct Answering<F> {
-    inner: Pin<Box<TaskLocalFuture<RequestUser, F>>>,
+    inner: Pin<Box<TaskLocalFuture<ServedUser, F>>>,
     record: Option<Record>,
 }
 
