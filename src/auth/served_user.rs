@@ -38,7 +38,7 @@ impl ServedUser {
         Some(self.0.load(Ordering::Relaxed)).filter(|&id| id != UNKNOWN)
     }
 
-    /// Runs `future` with this slot as the one [`serving`] writes into.
+    /// Runs `future` with this slot as the one the core's `serving` writes into.
     pub fn scope<F: Future>(&self, future: F) -> tokio::task::futures::TaskLocalFuture<Self, F> {
         SERVED_USER.scope(self.clone(), future)
     }

@@ -279,7 +279,7 @@ impl Auth {
     ///
     /// Its span is at DEBUG: "who am I" writes no audit line of its own, and at the rate
     /// other services call it the span alone cost a seventh of the request. The request's
-    /// line still names the user ([`serving`]).
+    /// line still names the user (`served_user::serving`).
     #[instrument(level = "debug", skip_all, fields(request_id = %ctx.request_id, user_id))]
     pub async fn me(
         &self,
