@@ -9,7 +9,7 @@
 //! It used to travel only through spans (a subscriber layer copied every span's `user_id`
 //! into the slot). That made a span per request necessary for the line to name its user,
 //! and on "who am I", which needs no span for anything else, the span's bookkeeping and
-//! formatting were about a seventh of the request (BENCHMARKS.md). Outside a request
+//! formatting were about a tenth of the request's CPU (BENCHMARKS.md). Outside a request
 //! (start-up work, tests calling the core directly) there is no slot, and nothing is noted.
 
 use std::sync::{

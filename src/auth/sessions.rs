@@ -278,7 +278,7 @@ impl Auth {
     /// (`Bearer <access JWT>`, `Token <API key>`), if its token and session (or key) are live.
     ///
     /// Its span is at DEBUG: "who am I" writes no audit line of its own, and at the rate
-    /// other services call it the span alone cost a seventh of the request. The request's
+    /// other services call it the span alone cost a tenth of the request. The request's
     /// line still names the user (`served_user::serving`).
     #[instrument(level = "debug", skip_all, fields(request_id = %ctx.request_id, user_id))]
     pub async fn me(
