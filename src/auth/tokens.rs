@@ -63,13 +63,17 @@ pub struct TokenSigner {
     signing_key: SigningKey,
     /// Each known `kid` with the one algorithm its tokens may use.
     verifying_keys: HashMap<String, (Algorithm, VerifyingKey)>,
-    /// Tokens whose header and signature this signer has already checked, by their exact
-    /// text, with the claims they carry. See [`TokenSigner::verify`].
+    /// Tokens whose header and signature this signer has already checked, or that it
+    /// signed itself, by their exact text, with the claims they carry. See
+    /// [`TokenSigner::verify`].
     verified: quick_cache::sync::Cache<Box<str>, Arc<Claims>>,
 }
 
 /// How many verified signatures a signer remembers: about 6 MB at the most, and enough
-/// for the live access tokens of a busy deployment's callers.
+/// for the live access tokens of a busy deployment's callers. Tokens it issues that are
+/// never presented here (their pair's other half, a client served by another node) pass
+/// through quick_cache's S3-FIFO probation queue and leave it without evicting the
+/// tokens that are presented again and again.
 const VERIFIED_CAPACITY: usize = 10_000;
 
 fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
@@ -167,14 +171,20 @@ impl TokenSigner {
         let mut header = Header::new(self.signing_key.algorithm());
         header.kid = Some(self.signing_kid.clone());
         let token = self.signing_key.sign(&header, &claims)?;
-        Ok(IssuedToken {
+        let issued = IssuedToken {
             token,
-            jti: claims.jti,
+            jti: claims.jti.clone(),
             kid: self.signing_kid.clone(),
             kind,
             issued_at: now,
             expires_at: claims.exp,
-        })
+        };
+        // These exact bytes carry this signer's own signature over these claims, which is
+        // what a check of them would find: remembered as if checked, so the token's first
+        // use on this node (a refresh, the GetMe after a login) skips the Ed25519 verify.
+        self.verified
+            .insert(issued.token.as_str().into(), Arc::new(claims));
+        Ok(issued)
     }
 
     /// Every key tokens may be signed with, the signing key first.
@@ -215,8 +225,8 @@ impl TokenSigner {
     ///
     /// The signature check is the one costly step (an Ed25519 verify is tens of
     /// microseconds), and its answer never changes for the same bytes under the same keys.
-    /// So a token that passed it is remembered by its exact text, and presented again skips
-    /// only that step: every claim check below (issuer, audience, kind, lifetimes, expiry
+    /// So a token that passed it, or that this signer issued, is remembered by its exact
+    /// text, and presented again skips only that step: every claim check below (issuer, audience, kind, lifetimes, expiry
     /// against `now`) runs every time, and so does the store's check of session, user and
     /// key. A new set of keys makes a new signer, with nothing remembered.
     pub fn verify(&self, token: &str, expected: TokenKind, now: i64) -> Result<Claims, Error> {

@@ -408,12 +408,51 @@ fn hs256_signs_with_the_shared_secret_and_publishes_nothing() -> Result<(), Erro
     Ok(())
 }
 
+/// A token this signer issued is remembered at once, with exactly the claims a check of
+/// its signature decodes; one signed by another key set is not.
+#[test]
+fn an_issued_token_is_remembered_with_the_claims_its_signature_covers() -> Result<(), Error> {
+    let (signer, _) = signer_with(settings())?;
+    assert_eq!(signer.verified.len(), 0);
+    let issued = signer.issue(TokenKind::Refresh, 9, NOW, NOW + 600)?;
+    assert_eq!(signer.verified.len(), 1);
+    let remembered = signer
+        .verified
+        .get(issued.token.as_str())
+        .ok_or(Error::InvalidToken)?;
+    let checked = signer.verify_signature(&issued.token)?;
+    let as_json = |claims: &Claims| serde_json::to_value(claims).map_err(|_| Error::InvalidToken);
+    assert_eq!(as_json(&remembered)?, as_json(&checked)?);
+    assert_eq!(remembered.exp, NOW + 600);
+    assert_eq!(remembered.jti, issued.jti);
+    // Its claims are still checked on every use: the wrong kind, then expiry.
+    assert!(matches!(
+        signer.verify(&issued.token, TokenKind::Access, NOW),
+        Err(Error::WrongTokenType)
+    ));
+    assert!(matches!(
+        signer.verify(&issued.token, TokenKind::Refresh, NOW + 600),
+        Err(Error::InvalidToken)
+    ));
+    let (other, _) = signer_with(settings())?;
+    assert!(
+        other
+            .verify(&issued.token, TokenKind::Refresh, NOW)
+            .is_err()
+    );
+    assert_eq!(other.verified.len(), 0);
+    Ok(())
+}
+
 /// A token whose signature was checked once is remembered, but only its signature: every
 /// claim check runs again each time, and any other bytes are checked from scratch.
 #[test]
 fn a_remembered_signature_skips_no_other_check() -> Result<(), Error> {
     let (signer, _) = signer_with(settings())?;
     let issued = signer.issue(TokenKind::Access, 7, NOW, i64::MAX)?;
+    // Issued here, so remembered already; forgotten, it is checked and remembered again.
+    assert_eq!(signer.verified.len(), 1);
+    signer.verified.clear();
     assert_eq!(
         signer
             .verify(&issued.token, TokenKind::Access, NOW)?
