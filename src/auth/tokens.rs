@@ -72,8 +72,8 @@ pub struct TokenSigner {
 /// How many verified signatures a signer remembers: about 6 MB at the most, and enough
 /// for the live access tokens of a busy deployment's callers. Tokens it issues that are
 /// never presented here (their pair's other half, a client served by another node) pass
-/// through quick_cache's S3-FIFO probation queue and leave it without evicting the
-/// tokens that are presented again and again.
+/// through quick_cache's S3-FIFO probation queue (3 % of the capacity) and leave it
+/// without evicting the tokens that are presented again and again.
 const VERIFIED_CAPACITY: usize = 10_000;
 
 fn jws_algorithm(algorithm: KeyAlgorithm) -> Algorithm {
@@ -181,7 +181,8 @@ impl TokenSigner {
         };
         // These exact bytes carry this signer's own signature over these claims, which is
         // what a check of them would find: remembered as if checked, so the token's first
-        // use on this node (a refresh, the GetMe after a login) skips the Ed25519 verify.
+        // use on this node (a refresh, the GetMe after a login) skips the Ed25519 verify
+        // while it is still remembered.
         self.verified
             .insert(issued.token.as_str().into(), Arc::new(claims));
         Ok(issued)
@@ -226,9 +227,10 @@ impl TokenSigner {
     /// The signature check is the one costly step (an Ed25519 verify is tens of
     /// microseconds), and its answer never changes for the same bytes under the same keys.
     /// So a token that passed it, or that this signer issued, is remembered by its exact
-    /// text, and presented again skips only that step: every claim check below (issuer, audience, kind, lifetimes, expiry
-    /// against `now`) runs every time, and so does the store's check of session, user and
-    /// key. A new set of keys makes a new signer, with nothing remembered.
+    /// text, and presented again skips only that step: every claim check below (issuer,
+    /// audience, kind, lifetimes, expiry against `now`) runs every time, and so does the
+    /// store's check of session, user and key. A new set of keys makes a new signer, with
+    /// nothing remembered.
     pub fn verify(&self, token: &str, expected: TokenKind, now: i64) -> Result<Claims, Error> {
         let claims = match self.verified.get(token) {
             Some(claims) => claims,
